@@ -1,0 +1,72 @@
+"""Every constant a business would tune, in one place, each with the reason for its default.
+
+Values can be overridden by environment variables where an operator needs to (paths, clock).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Where the app reads and the ETL publishes. The path is a symbolic link to the current
+# versioned database file, so `duckdb.connect(DB_PATH, read_only=True)` opens the live data.
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "crm.duckdb"
+DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "raw"
+
+
+def db_path() -> Path:
+    """The database the app reads: `CRM_DB`, else data/crm.duckdb."""
+    return Path(os.environ.get("CRM_DB", str(DEFAULT_DB_PATH)))
+
+
+# The source documents promise an answer to calls and e-mails within one day.
+RESPONSE_PROMISE_HOURS = 24
+
+# "Now" for ages and clocks. "data": the newest event time in the loaded data, so a demo
+# seeded last week still shows complaints hours old, not days. "wall": the real clock,
+# right for a production feed loaded several times a day.
+CLOCK_MODE = os.environ.get("CRM_CLOCK", "data")
+
+# A file whose rejected share exceeds this fails the run: more than 5% bad rows usually
+# means a changed export format, not dirty data, and loading the rest would mislead.
+MAX_REJECTED_SHARE = 0.05
+
+# Free text is kept whole up to this length; a longer value is rejected with its row,
+# because a 10 MB "note" is a broken export, not a note.
+MAX_TEXT_LENGTH = 20_000
+
+# How much of a rejected row the quarantine keeps for a person to read.
+QUARANTINE_RAW_CHARS = 2_000
+
+# Earliest plausible event date: anything before is a typing or export error.
+EARLIEST_EVENT_DATE = "2000-01-01"
+
+# A customer counts as active when they bought in the trailing window; 365 days matches the
+# yearly seasonality of retail (a once-a-year buyer is still a customer).
+ACTIVE_WINDOW_DAYS = 365
+
+# DuckDB memory cap for the ETL; the brief allows 8 GB peak, the rest is Python and buffers.
+ETL_MEMORY_LIMIT = os.environ.get("CRM_ETL_MEMORY", "5GB")
+
+# Versions of the database kept on disk after a publish: the current one and the one before,
+# which readers that have not yet switched may still have open.
+DB_VERSIONS_KEPT = 2
+
+CHANNELS = ("phone", "email", "social", "web_chat", "sms", "in_person", "post")
+SALES_CHANNELS = ("online", "store", "call_centre")
+PURCHASE_STATUSES = ("completed", "returned", "cancelled")
+COMPLAINT_CATEGORIES = (
+    "late_delivery",
+    "defective_product",
+    "out_of_stock",
+    "billing_error",
+    "rude_staff",
+    "wrong_item",
+    "refund_delay",
+    "technical_issue",
+)
+COMPLAINT_SEVERITIES = ("low", "medium", "high", "critical")
+COMPLAINT_STATUSES = ("open", "in_progress", "resolved")
+LANGUAGES = ("tr", "en", "de", "ar", "ru")
+SURVEY_TOUCHPOINTS = ("purchase", "delivery", "support_call", "complaint_resolution", "store_visit")
