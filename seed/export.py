@@ -50,7 +50,7 @@ class RawExport:
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
         self._text: dict[str, IO[bytes]] = {
-            name: open(out / name, "wb")
+            name: open(out / name, "wb")  # noqa: SIM115  (open across blocks; closed in close())
             for name in ("customers.csv", "interactions.csv", "complaints.csv",
                          "survey_responses.jsonl")
         }

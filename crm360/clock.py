@@ -1,0 +1,26 @@
+"""What "now" means on a page.
+
+In the default "data" mode, now is the newest event in the loaded data (`dataset_info.data_as_of`),
+so complaint ages and 24-hour clocks in a demo read the same a week after it was seeded, and a
+snapshot loaded last night is judged as of last night rather than as if nobody had worked since.
+Set `CRM_CLOCK=wall` for a production feed loaded through the day: now is then the real clock.
+Every page prints which "now" it used.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm360 import config
+from crm360.store import Database
+
+
+def data_as_of(db: Database) -> datetime | None:
+    row = db.row("SELECT data_as_of FROM dataset_info")
+    return row[0] if row else None
+
+
+def now(db: Database, mode: str | None = None) -> datetime:
+    mode = mode or config.CLOCK_MODE
+    if mode == "wall":
+        return datetime.now().replace(microsecond=0)
+    return data_as_of(db) or datetime.now().replace(microsecond=0)

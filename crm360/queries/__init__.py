@@ -1,0 +1,1 @@
+"""Named queries, one module per page: each function returns what its page shows, nothing more."""

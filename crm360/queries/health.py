@@ -1,0 +1,47 @@
+"""Queries behind the data-health page: what was loaded, when, and what was turned away."""
+from __future__ import annotations
+
+import polars as pl
+
+from crm360.store import Database
+
+
+def dataset_info(db: Database) -> dict | None:
+    frame = db.frame("SELECT * FROM dataset_info")
+    return frame.row(0, named=True) if frame.height else None
+
+
+def recent_runs(db: Database, limit: int = 20) -> pl.DataFrame:
+    """One row per run: when, how long, and the row accounting summed over its files."""
+    return db.frame(
+            """SELECT r.run_id, min(r.started_at) AS started_at, max(r.finished_at) AS finished_at,
+                      count(*) AS files, sum(r.rows_read) AS rows_read,
+                      sum(r.rows_loaded) AS rows_loaded, sum(r.rows_duplicate) AS rows_duplicate,
+                      sum(r.rows_rejected) AS rows_rejected, sum(r.values_cleared) AS values_cleared,
+                      any_value(s.seconds) FILTER (WHERE s.stage = 'load') AS load_seconds,
+                      any_value(s.seconds) FILTER (WHERE s.stage = 'marts') AS marts_seconds
+               FROM etl_runs r LEFT JOIN etl_run_stages s USING (run_id)
+               GROUP BY r.run_id ORDER BY started_at DESC LIMIT ?""", [limit])
+
+
+def run_files(db: Database, run_id: str) -> pl.DataFrame:
+    return db.frame(
+            """SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_rejected,
+                      values_cleared,
+                      rows_read = rows_loaded + rows_duplicate + rows_rejected AS reconciles,
+                      round(seconds, 2) AS seconds, bytes, sha256
+               FROM etl_runs WHERE run_id = ? ORDER BY source_file""", [run_id])
+
+
+def quarantine_summary(db: Database) -> pl.DataFrame:
+    return db.frame(
+            """SELECT source_file, field, reason, action, count(*) AS rows
+               FROM quarantine GROUP BY ALL ORDER BY rows DESC""")
+
+
+def quarantine_rows(db: Database, source_file: str | None = None, limit: int = 200) -> pl.DataFrame:
+    return db.frame(
+            """SELECT source_file, line_number, field, reason, action, raw_value
+               FROM quarantine WHERE ? IS NULL OR source_file = ?
+               ORDER BY source_file, line_number LIMIT ?""",
+            [source_file, source_file, limit])

@@ -1,0 +1,150 @@
+"""Where the database lives and how a new one replaces the old without anyone noticing.
+
+DuckDB lets one process write a file and locks every other process out of it, even read-only
+readers; and a reader that reopens a path may be handed the old, cached database instance. So
+the ETL never writes the file the app reads. Each load builds a new versioned file
+(`crm.<timestamp>.duckdb`) beside the live one, and the published path (`crm.duckdb`) is a
+symbolic link swapped atomically with `os.replace`. A reader resolves the link on every query and
+opens the version it points to under that version's own name: a new version is a new path, so
+there is no stale instance, and a version being read is never written again.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+VERSION_INFIX = ".v"
+
+
+def version_path(published: Path, stamp: datetime | None = None) -> Path:
+    """A fresh, unique file name for the next version of `published`."""
+    stamp = stamp or datetime.now()
+    base = published.with_suffix("")
+    name = f"{base.name}{VERSION_INFIX}{stamp:%Y%m%dT%H%M%S%f}{published.suffix}"
+    return published.with_name(name)
+
+
+def current_version(published: Path) -> Path | None:
+    """The versioned file the published path points to, or None when nothing is published."""
+    if published.is_symlink():
+        target = Path(os.readlink(published))
+        target = target if target.is_absolute() else published.parent / target
+        return target if target.exists() else None
+    return published if published.exists() else None
+
+
+def publish(published: Path, built: Path, keep: int = 2) -> None:
+    """Point `published` at `built` in one atomic step, then drop versions beyond `keep`.
+
+    A reader holding an older version open keeps reading it: the file is unlinked, not
+    changed, and the operating system keeps its contents until the reader lets go.
+    """
+    if published.exists() and not published.is_symlink():
+        raise RuntimeError(
+            f"{published} is a plain file; move it away so the ETL can manage versions there")
+    link = published.with_name(f".{published.name}.{os.getpid()}.link")
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(built.name)
+    os.replace(link, published)
+    _fsync_dir(published.parent)
+    for old in all_versions(published)[:-keep]:
+        for stale in (old, old.with_name(old.name + ".wal")):
+            stale.unlink(missing_ok=True)
+
+
+def all_versions(published: Path) -> list[Path]:
+    """Finished versions of `published`, oldest first (the stamp sorts as text)."""
+    stem = published.with_suffix("").name + VERSION_INFIX
+    return sorted(
+        p for p in published.parent.glob(f"{stem}*{published.suffix}")
+        if not p.name.endswith(".building" + published.suffix)
+    )
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class NoDatabase(RuntimeError):
+    """Raised when nothing has been published at the configured path yet."""
+
+
+class Database:
+    """One read-only connection per process and version; a fresh cursor per query.
+
+    Thread-safe: Streamlit serves each session on its own thread, and DuckDB connections are
+    not safe to share across threads, while cursors from one connection are.
+    """
+
+    def __init__(self, published: Path) -> None:
+        self.published = Path(published)
+        self._lock = threading.Lock()
+        self._version: Path | None = None
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def version(self) -> Path | None:
+        return current_version(self.published)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        version = current_version(self.published)
+        if version is None:
+            raise NoDatabase(f"No database at {self.published}")
+        with self._lock:
+            if version != self._version or self._connection is None:
+                # The previous connection is dropped, not closed: cursors still running on
+                # other threads keep it alive until they finish.
+                self._connection = duckdb.connect(str(version), read_only=True)
+                self._version = version
+            return self._connection
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self._connect().cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Run one query on a fresh cursor and return its rows as a polars frame."""
+        with self.cursor() as cur:
+            return pl.from_arrow(cur.execute(sql, params or []).to_arrow_table())
+
+    def row(self, sql: str, params: list | None = None) -> tuple | None:
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+            self._version = None
+
+
+class InMemoryDatabase(Database):
+    """A `Database` over an existing connection: for fixtures built in code."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        super().__init__(Path(":memory:"))
+        self._memory = connection
+
+    @property
+    def version(self) -> Path | None:
+        return Path(":memory:")
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return self._memory

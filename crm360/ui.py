@@ -1,0 +1,71 @@
+"""Streamlit glue shared by the pages: the process-wide database, the missing-database notice,
+the clock caption, and number formats. Pages stay layout only."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from crm360 import clock, config
+from crm360.store import Database, NoDatabase
+
+
+@st.cache_resource
+def _database(path: str) -> Database:
+    return Database(path)
+
+
+def database() -> Database:
+    """The process's database handle; stops the page with set-up instructions when there is none."""
+    db = _database(str(config.db_path()))
+    try:
+        db.row("SELECT 1 FROM dataset_info")
+    except NoDatabase:
+        _no_database(f"No database at `{config.db_path()}` yet.")
+    except Exception as error:  # an empty or foreign DuckDB file
+        _no_database(f"`{config.db_path()}` is not a loaded CRM database ({type(error).__name__}).")
+    return db
+
+
+def _no_database(reason: str) -> None:
+    st.warning(reason)
+    st.markdown(
+        "Create the demo data and load it:\n\n"
+        "```bash\nmake demo          # seed 20,000 customers, load them, start the app\n```\n"
+        "or step by step:\n\n"
+        "```bash\npython -m seed --customers 20000 --out data/raw\n"
+        "python -m etl --raw data/raw --db data/crm.duckdb\n```\n"
+        "Set `CRM_DB` to read a database elsewhere."
+    )
+    st.stop()
+
+
+def now_caption(db: Database) -> datetime:
+    """Print which 'now' this page uses and return it."""
+    moment = clock.now(db)
+    mode = "newest event in the data" if config.CLOCK_MODE != "wall" else "real clock"
+    st.caption(f"Now = {moment:%d %b %Y %H:%M} ({mode}). Ages and 24-hour clocks count from here.")
+    return moment
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"₺{value:,.0f}"
+
+
+def hours(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f} h" if value < 48 else f"{value / 24:.1f} days"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def plain(text: object) -> str:
+    """Text from the data made safe for Streamlit's markdown: shown as typed, never as markup."""
+    value = "" if text is None else str(text)
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)

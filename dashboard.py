@@ -1,0 +1,18 @@
+"""Entry point: `streamlit run dashboard.py`. Declares the pages and their URL paths.
+
+The overview is the default page at `/`; the customer page lives at `/customer` so the
+telephony system can open `/customer?phone=...` (a default page answers only at `/`).
+"""
+import streamlit as st
+
+st.set_page_config(page_title="Customer 360", page_icon=":material/hub:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/customer.py", title="Customer lookup", icon=":material/person_search:", url_path="customer"),
+    st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach"),
+    st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends"),
+    st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:", url_path="data-health"),
+]
+
+st.navigation(PAGES).run()

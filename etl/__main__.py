@@ -1,0 +1,66 @@
+"""`python -m etl --raw DIR --db PATH`: load the raw exports into a new database and publish it.
+
+Exit status: 0 published; 1 a file could not be loaded or too many rows were rejected (the
+previously published database keeps serving); 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from crm360 import config
+from etl.pipeline import LoadFailed, LoadParams, RunReport, run_etl
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=config.DEFAULT_RAW_DIR,
+                        help="directory with the exported files (default data/raw)")
+    parser.add_argument("--db", type=Path, default=config.db_path(),
+                        help="published database path (default $CRM_DB or data/crm.duckdb)")
+    parser.add_argument("--max-rejected", type=float, default=config.MAX_REJECTED_SHARE,
+                        help="largest share of rejected rows a file may have (default 0.05)")
+    args = parser.parse_args(argv)
+    if not args.raw.is_dir():
+        print(f"etl: raw directory {args.raw} does not exist; create it with "
+              "`python -m seed --out DIR`", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    params = LoadParams(raw_dir=args.raw, db_path=args.db, max_rejected_share=args.max_rejected)
+    try:
+        report = run_etl(params, progress=_progress(started))
+    except LoadFailed as error:
+        print(f"etl: FAILED, nothing published: {error}", file=sys.stderr)
+        return 1
+    print(summary(report, time.perf_counter() - started))
+    return 0
+
+
+def _progress(started: float):
+    def show(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+    return show
+
+
+def summary(report: RunReport, seconds: float) -> str:
+    header = f"{'file':<26}{'read':>13}{'loaded':>13}{'duplicates':>12}{'rejected':>10}" \
+             f"{'cleared':>9}{'seconds':>9}"
+    lines = [header, "-" * len(header)]
+    for f in report.files:
+        c = f.counts
+        lines.append(f"{f.source.file:<26}{c.rows_read:>13,}{c.rows_loaded:>13,}"
+                     f"{c.rows_duplicate:>12,}{c.rows_rejected:>10,}{c.values_cleared:>9,}"
+                     f"{f.seconds:>9.1f}")
+    ok = all(f.counts.reconciles for f in report.files)
+    lines.append(f"read = loaded + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
+    lines.append(f"load {report.stage_seconds.get('load', 0):.1f} s, marts "
+                 f"{report.stage_seconds.get('marts', 0):.1f} s, total {seconds:.1f} s; "
+                 f"published {report.published}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

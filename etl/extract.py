@@ -1,0 +1,112 @@
+"""How each raw file is read: a relation (SQL `FROM` text) yielding every value as text.
+
+Nothing is judged here; the staging models do that. Rows the CSV reader cannot split (a line cut
+short, an unclosed quote) land in `rejects_<entity>` with their line number; a JSON line that
+does not parse is kept with `_malformed = true`, so it becomes a quarantined row, not a lost one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from etl.sources import Source
+
+MAX_LINE_BYTES = 32 * 1024 * 1024  # a 10 MB note still reads, so it can be judged and reported
+
+
+class SourceError(RuntimeError):
+    """A file that cannot be loaded at all: missing, empty, unreadable or without its columns."""
+
+
+def raw_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+    """SQL for the file's rows with canonical column names; checks the file can be read."""
+    if not path.exists():
+        raise SourceError(f"{path.name}: file not found in {path.parent}")
+    _reset_rejects(con, source)
+    if path.stat().st_size == 0:
+        if source.format != "jsonl":
+            # JSON Lines has no header, so an empty file is a valid export of nothing; a CSV or
+            # Parquet file without even a header is a broken export.
+            raise SourceError(f"{path.name}: file is empty (not even a header)")
+        columns = ", ".join(f"NULL::VARCHAR AS {column}" for column in source.columns.values())
+        return f"(SELECT false AS _malformed, {columns} WHERE false)"
+    builders = {"csv": _csv_relation, "parquet": _parquet_relation, "jsonl": _jsonl_relation}
+    try:
+        return builders[source.format](con, source, path)
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise SourceError(f"{path.name}: cannot be read as {source.format}: {first_line}") from error
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _reset_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{source.entity} (line UBIGINT, "
+                "column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
+
+
+def _check_columns(source: Source, found: list[str], path: Path) -> None:
+    missing = [
+        header for header, column in source.columns.items()
+        if header not in found and column not in source.optional_columns
+    ]
+    if missing:
+        raise SourceError(
+            f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(found)}")
+
+
+def _select_list(source: Source, found: list[str]) -> str:
+    return ", ".join(
+        f'"{header}" AS {column}' if header in found else f"NULL::VARCHAR AS {column}"
+        for header, column in source.columns.items())
+
+
+def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+    delimiter = source.delimiter.replace("'", "''")
+    scan = f"_reject_scans_{source.entity}"
+    options = (
+        f"header = true, delim = '{delimiter}', quote = '\"', escape = '\"', "
+        f"all_varchar = true, encoding = 'utf-8', strict_mode = true, "
+        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}"
+    )
+    found = [row[0] for row in con.execute(
+        f"DESCRIBE SELECT * FROM read_csv({_literal(path)}, {options})").fetchall()]
+    _check_columns(source, found, path)
+    rejects = (f"store_rejects = true, rejects_table = 'rejects_{source.entity}', "
+               f"rejects_scan = '{scan}'")
+    con.execute(f"DROP TABLE IF EXISTS rejects_{source.entity}")
+    return (f"(SELECT false AS _malformed, {_select_list(source, found)} "
+            f"FROM read_csv({_literal(path)}, {options}, {rejects}))")
+
+
+def _parquet_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+    found = [row[0] for row in con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({_literal(path)})").fetchall()]
+    _check_columns(source, found, path)
+    return f"(SELECT false AS _malformed, {_select_list(source, found)} FROM read_parquet({_literal(path)}))"
+
+
+def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+    # Read line by line as text, so a broken line is a rejected row with its line number
+    # instead of a failed file or a silently skipped record.
+    fields = ", ".join(
+        f"CASE WHEN NOT _malformed THEN line ->> '$.{header}' END AS {column}"
+        for header, column in source.columns.items())
+    rejects = f"rejects_{source.entity}"
+    con.execute(f"DROP TABLE IF EXISTS {rejects}")
+    return (
+        f"(SELECT _malformed, {fields} FROM ("
+        f"  SELECT line, line IS NULL OR NOT json_valid(line) AS _malformed"
+        f"  FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
+        f"       delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
+        f"       buffer_size = {4 * MAX_LINE_BYTES}, store_rejects = true,"
+        f"       rejects_table = '{rejects}', rejects_scan = '_reject_scans_{source.entity}')))"
+    )
+
+
+def header_lines(source: Source) -> int:
+    """Lines before the first data row: the CSV header, or none."""
+    return 1 if source.format == "csv" else 0

@@ -1,0 +1,212 @@
+"""One ETL run: raw files -> staging -> core tables -> marts, built in a new database file that
+is published only once complete. A run that fails leaves the published database as it was."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from crm360 import config, store
+from etl.extract import SourceError
+from etl.marts import build_marts
+from etl.sources import SOURCES, Source
+from etl.transform import FileCounts, create_macros, stage_and_load
+
+
+@dataclass(frozen=True)
+class LoadParams:
+    raw_dir: Path
+    db_path: Path
+    max_rejected_share: float = config.MAX_REJECTED_SHARE
+    memory_limit: str = config.ETL_MEMORY_LIMIT
+    threads: int = os.cpu_count() or 2
+
+
+@dataclass
+class FileReport:
+    source: Source
+    counts: FileCounts
+    bytes: int
+    sha256: str
+    seconds: float
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    files: list[FileReport] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    mart_seconds: dict[str, float] = field(default_factory=dict)
+    published: Path | None = None
+
+
+class LoadFailed(RuntimeError):
+    """The run stopped before publishing; the message says why, for a person to act on."""
+
+
+Progress = Callable[[str], None]
+
+
+def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> RunReport:
+    params.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_run(params.db_path):
+        _remove_unfinished_builds(params.db_path)
+        final = store.version_path(params.db_path)
+        building = final.with_name(final.stem + ".building" + final.suffix)
+        try:
+            report = _build(params, building, progress)
+            os.replace(building, final)
+            store.publish(params.db_path, final, keep=config.DB_VERSIONS_KEPT)
+            report.published = final
+            return report
+        finally:
+            for leftover in (building, building.with_name(building.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+
+
+def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
+    load_time = datetime.now().replace(microsecond=0)
+    report = RunReport(run_id=load_time.strftime("%Y%m%dT%H%M%S"))
+    con = duckdb.connect(str(building))
+    try:
+        con.execute(f"SET memory_limit = '{params.memory_limit}'")
+        con.execute(f"SET threads = {params.threads}")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"SET temp_directory = '{building.parent / '.duckdb_tmp'}'")
+        con.execute("SET VARIABLE load_time = ?::TIMESTAMP", [load_time])
+        con.execute("SET VARIABLE run_id = ?", [report.run_id])
+        create_macros(con)
+        with ThreadPoolExecutor(max_workers=1) as hasher:
+            digests = {s.file: hasher.submit(_sha256, params.raw_dir / s.file) for s in SOURCES
+                       if (params.raw_dir / s.file).is_file()}
+            load_started = time.perf_counter()
+            for source in SOURCES:
+                report.files.append(_load_file(con, params, source, report.run_id, digests,
+                                               progress))
+            report.stage_seconds["load"] = time.perf_counter() - load_started
+        started = time.perf_counter()
+        progress("building marts")
+        report.mart_seconds = build_marts(con)
+        report.stage_seconds["marts"] = time.perf_counter() - started
+        _write_run_tables(con, params, report, load_time)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return report
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
+               digests: dict[str, Future], progress: Progress) -> FileReport:
+    path = params.raw_dir / source.file
+    started = time.perf_counter()
+    progress(f"loading {source.file}")
+    try:
+        counts = stage_and_load(con, source, path, run_id)
+    except SourceError as error:
+        raise LoadFailed(str(error)) from error
+    seconds = time.perf_counter() - started
+    if not counts.reconciles:
+        raise LoadFailed(f"{source.file}: counts do not add up: {counts}")
+    if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
+        raise LoadFailed(
+            f"{source.file}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
+            f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
+            f"{params.max_rejected_share:.0%} allowed; first reasons: "
+            + _top_reasons(con, source.file))
+    progress(f"{source.file}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
+             f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
+             f"({seconds:.1f} s)")
+    return FileReport(source, counts, path.stat().st_size, digests[source.file].result(), seconds)
+
+
+def _top_reasons(con: duckdb.DuckDBPyConnection, file: str) -> str:
+    rows = con.execute("""
+        SELECT field || ': ' || reason, count(*) FROM quarantine
+        WHERE source_file = ? AND action = 'row_rejected'
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 3
+    """, [file]).fetchall()
+    return "; ".join(f"{reason} ({count:,})" for reason, count in rows)
+
+
+def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report: RunReport,
+                      load_time: datetime) -> None:
+    con.execute("""
+        CREATE TABLE etl_runs (
+            run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, source_file VARCHAR,
+            entity VARCHAR, bytes BIGINT, sha256 VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
+            rows_duplicate BIGINT, rows_rejected BIGINT, values_cleared BIGINT, seconds DOUBLE)
+    """)
+    con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
+    _carry_history(con, params.db_path)
+    finished = datetime.now().replace(microsecond=0)
+    con.executemany(
+        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.sha256,
+          f.counts.rows_read, f.counts.rows_loaded, f.counts.rows_duplicate,
+          f.counts.rows_rejected, f.counts.values_cleared, f.seconds) for f in report.files],
+    )
+    stages = {**report.stage_seconds, **{f"mart:{k}": v for k, v in report.mart_seconds.items()}}
+    con.executemany("INSERT INTO etl_run_stages VALUES (?, ?, ?)",
+                    [(report.run_id, stage, seconds) for stage, seconds in stages.items()])
+
+
+def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Earlier runs' records come along, so the data-health page shows the history."""
+    previous = store.current_version(db_path)
+    if previous is None:
+        return
+    try:
+        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
+    except duckdb.Error:
+        return  # an unreadable old version must not block a new load
+    try:
+        for table in ("etl_runs", "etl_run_stages"):
+            exists = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
+                "AND table_name = ?", [table]).fetchone()[0]
+            if exists:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM previous.{table}")
+    finally:
+        con.execute("DETACH previous")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _exclusive_run:
+    """One ETL at a time per database path; a second one fails at once with a clear message."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.lock_path = db_path.with_name(db_path.name + ".etl.lock")
+
+    def __enter__(self) -> None:
+        self.handle = open(self.lock_path, "w")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            self.handle.close()
+            raise LoadFailed(f"another ETL run is writing {self.lock_path.parent}") from error
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _remove_unfinished_builds(db_path: Path) -> None:
+    """Files left by a run that was killed; safe to remove because we hold the run lock."""
+    stem = db_path.with_suffix("").name + store.VERSION_INFIX
+    for leftover in db_path.parent.glob(f"{stem}*.building{db_path.suffix}*"):
+        leftover.unlink(missing_ok=True)

@@ -1,0 +1,63 @@
+"""The raw sources the ETL knows: file, format, the column each export header maps to, and the
+natural key that makes a row a duplicate. Adding a source means adding an entry here and its
+`sql/staging/stg_<entity>.sql`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Source:
+    entity: str                      # core table this source feeds
+    file: str                        # file name in the raw directory
+    format: str                      # csv | parquet | jsonl
+    columns: dict[str, str]          # export header -> canonical column
+    key: tuple[str, ...]             # natural key: rows sharing it are duplicates
+    delimiter: str = ","
+    order_by: tuple[str, ...] = ()   # clustering order of the core table
+    optional_columns: frozenset[str] = field(default_factory=frozenset)
+
+
+def _same(*names: str) -> dict[str, str]:
+    return {name: name for name in names}
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("agents", "agents.csv", "csv", _same("agent_id", "full_name", "team"), ("agent_id",),
+           order_by=("agent_id",)),
+    Source("products", "products.jsonl", "jsonl",
+           _same("product_id", "name", "category", "list_price_try"), ("product_id",),
+           order_by=("product_id",)),
+    Source("product_issues", "product_issues.csv", "csv",
+           _same("issue_id", "product_id", "title", "reported_at", "fix_shipped_at",
+                 "fix_description"), ("issue_id",), order_by=("issue_id",)),
+    Source("customers", "customers.csv", "csv",
+           _same("customer_id", "full_name", "email", "phone", "city", "birth_date",
+                 "signup_date", "preferred_channel", "language", "consent_email",
+                 "consent_email_at", "consent_sms", "consent_sms_at", "consent_phone",
+                 "consent_phone_at", "do_not_contact", "do_not_contact_at"),
+           ("customer_id",), order_by=("customer_id",)),
+    Source("interactions", "interactions.csv", "csv",
+           _same("interaction_id", "customer_id", "started_at", "channel", "direction", "topic",
+                 "agent_id", "duration_seconds", "resolved_on_first_contact", "csat", "notes"),
+           ("interaction_id",), order_by=("customer_id", "started_at")),
+    Source("purchases", "purchases.parquet", "parquet",
+           _same("order_id", "customer_id", "ordered_at", "product_id", "category", "quantity",
+                 "net_amount_try", "sales_channel", "status"),
+           ("order_id",), order_by=("customer_id", "ordered_at")),
+    Source("complaints", "complaints.csv", "csv",
+           {"Şikayet No": "complaint_id", "Müşteri No": "customer_id",
+            "Açılış Tarihi": "opened_at", "Kanal": "channel", "Kategori": "category",
+            "Önem Derecesi": "severity", "Ürün Kodu": "product_id",
+            "İlk Yanıt Tarihi": "first_response_at", "Çözüm Tarihi": "resolved_at",
+            "Durum": "status", "Çözüm": "resolution",
+            "Çözüm Sonrası Memnuniyet": "satisfaction_after",
+            "İade Tutarı (TL)": "refund_amount_try", "Açıklama": "description"},
+           ("complaint_id",), delimiter=";", order_by=("customer_id", "opened_at")),
+    Source("survey_responses", "survey_responses.jsonl", "jsonl",
+           _same("survey_id", "customer_id", "responded_at", "touchpoint", "nps_score",
+                 "comment"), ("survey_id",), order_by=("customer_id", "responded_at"),
+           optional_columns=frozenset({"comment"})),
+)
+
+SOURCE_BY_ENTITY = {source.entity: source for source in SOURCES}

@@ -1,0 +1,37 @@
+-- Helpers every staging model uses. {fold_text} and {normalize_phone} are filled in from
+-- crm360.textnorm so that the ETL and the search box fold text and phones the same way.
+
+-- A problem found in a raw value: which field, why, the value as read, and what was done:
+-- 'row_rejected' (the row goes to quarantine) or 'value_cleared' (the row loads, the value
+-- becomes NULL, the original is kept in quarantine).
+CREATE OR REPLACE TEMP MACRO problem(failed, field_name, reason, raw_value, action) AS
+    CASE WHEN failed THEN {'field': field_name, 'reason': reason,
+                           'value': left(CAST(raw_value AS VARCHAR), {raw_chars}),
+                           'action': action} END;
+
+CREATE OR REPLACE TEMP MACRO fold_text(x) AS {fold_text};
+CREATE OR REPLACE TEMP MACRO normalize_phone(x) AS {normalize_phone};
+CREATE OR REPLACE TEMP MACRO normalize_email(x) AS
+    CASE WHEN regexp_matches(lower(trim(x)), '{email_pattern}') THEN lower(trim(x)) END;
+
+-- Booleans as CRM and Excel exports write them, Turkish included.
+CREATE OR REPLACE TEMP MACRO parse_bool(x) AS
+    CASE WHEN lower(trim(CAST(x AS VARCHAR))) IN ('true', 't', '1', 'yes', 'y', 'evet', 'e') THEN true
+         WHEN lower(trim(CAST(x AS VARCHAR))) IN ('false', 'f', '0', 'no', 'n', 'hayır', 'hayir', 'h') THEN false
+    END;
+
+-- Turkish Excel numbers: '1.234,56' -> 1234.56; plain '1234.56' still works.
+CREATE OR REPLACE TEMP MACRO parse_decimal_tr(x) AS
+    CASE WHEN trim(x) LIKE '%,%' THEN TRY_CAST(replace(replace(trim(x), '.', ''), ',', '.') AS DECIMAL(14, 2))
+         ELSE TRY_CAST(trim(x) AS DECIMAL(14, 2)) END;
+
+-- Turkish Excel dates: 'dd.mm.yyyy HH:MM' (seconds optional), or ISO.
+CREATE OR REPLACE TEMP MACRO parse_timestamp_tr(x) AS
+    coalesce(try_strptime(trim(x), '%d.%m.%Y %H:%M'), try_strptime(trim(x), '%d.%m.%Y %H:%M:%S'),
+             TRY_CAST(trim(x) AS TIMESTAMP));
+
+-- A timestamp no real event can have: before the business existed, or after the load.
+CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS
+    ts < TIMESTAMP '{earliest}' OR ts > getvariable('load_time') + INTERVAL 1 DAY;
+
+CREATE OR REPLACE TEMP MACRO too_long(x) AS length(x) > {max_text};

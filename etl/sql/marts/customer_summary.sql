@@ -1,0 +1,51 @@
+-- One row per customer: who they are, what they bought, when we last heard from them and
+-- what is still open. Every page reads a customer's headline numbers from here.
+--   orders / net_revenue_try: completed orders only (returns and cancellations removed).
+--   open complaint: status is not 'resolved'; its age runs from opened_at to data_as_of.
+CREATE OR REPLACE TABLE customer_summary AS
+WITH bought AS (
+    SELECT customer_id,
+           count(*) FILTER (WHERE status = 'completed') AS orders,
+           coalesce(sum(net_amount_try) FILTER (WHERE status = 'completed'), 0) AS net_revenue_try,
+           count(*) FILTER (WHERE status = 'returned') AS returned_orders,
+           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_orders,
+           min(ordered_at) FILTER (WHERE status = 'completed') AS first_purchase_at,
+           max(ordered_at) FILTER (WHERE status = 'completed') AS last_purchase_at
+    FROM purchases GROUP BY customer_id
+), contacted AS (
+    SELECT customer_id, count(*) AS contacts, max(started_at) AS last_contact_at,
+           arg_max(channel, started_at) AS last_contact_channel
+    FROM interactions GROUP BY customer_id
+), complained AS (
+    SELECT customer_id, count(*) AS complaints,
+           count(*) FILTER (WHERE status <> 'resolved') AS open_complaints,
+           min(opened_at) FILTER (WHERE status <> 'resolved') AS oldest_open_complaint_at
+    FROM complaints GROUP BY customer_id
+), answered AS (
+    SELECT customer_id, arg_max(nps_score, responded_at) AS last_nps_score,
+           max(responded_at) AS last_nps_at
+    FROM survey_responses GROUP BY customer_id
+)
+SELECT
+    c.customer_id, c.full_name, c.name_key, c.email, c.phone, c.city, c.birth_date,
+    c.signup_date, c.preferred_channel, c.language,
+    c.consent_email, c.consent_sms, c.consent_phone, c.do_not_contact,
+    coalesce(b.orders, 0) AS orders,
+    coalesce(b.net_revenue_try, 0) AS net_revenue_try,
+    coalesce(b.returned_orders, 0) AS returned_orders,
+    coalesce(b.cancelled_orders, 0) AS cancelled_orders,
+    CASE WHEN b.orders > 0 THEN round(b.net_revenue_try / b.orders, 2) END AS average_order_value_try,
+    b.first_purchase_at, b.last_purchase_at,
+    coalesce(k.contacts, 0) AS contacts, k.last_contact_at, k.last_contact_channel,
+    coalesce(m.complaints, 0) AS complaints,
+    coalesce(m.open_complaints, 0) AS open_complaints,
+    m.oldest_open_complaint_at,
+    date_diff('hour', m.oldest_open_complaint_at, (SELECT data_as_of FROM dataset_info))
+        AS oldest_open_complaint_age_hours,
+    a.last_nps_score, a.last_nps_at
+FROM customers c
+LEFT JOIN bought b USING (customer_id)
+LEFT JOIN contacted k USING (customer_id)
+LEFT JOIN complained m USING (customer_id)
+LEFT JOIN answered a USING (customer_id)
+ORDER BY c.customer_id;

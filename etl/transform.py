@@ -1,0 +1,178 @@
+"""Raw tables -> validated staging -> quarantine and core tables, with every row counted.
+
+For each source: run its staging model (`sql/staging/stg_<entity>.sql`), move rows with a
+rejecting problem to `quarantine` (with file, line, field and reason), collapse duplicates of
+the natural key (the last row in the file wins: a later export line is the newer state), and
+write the core table sorted by its clustering order so one customer's rows sit together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from crm360 import config, textnorm
+from etl.extract import header_lines, raw_relation
+from etl.sources import Source
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+
+@dataclass
+class FileCounts:
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_rejected: int = 0
+    values_cleared: int = 0
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_duplicate + self.rows_rejected
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+TEMPLATE_VALUES = {
+    "channels": _sql_list(config.CHANNELS),
+    "sales_channels": _sql_list(config.SALES_CHANNELS),
+    "purchase_statuses": _sql_list(config.PURCHASE_STATUSES),
+    "complaint_categories": _sql_list(config.COMPLAINT_CATEGORIES),
+    "complaint_statuses": _sql_list(config.COMPLAINT_STATUSES),
+    "severities": _sql_list(config.COMPLAINT_SEVERITIES),
+    "max_text": str(config.MAX_TEXT_LENGTH),
+    "raw_chars": str(config.QUARANTINE_RAW_CHARS),
+    "earliest": config.EARLIEST_EVENT_DATE,
+    "fold_text": textnorm.fold_text_sql("x"),
+    "normalize_phone": textnorm.normalize_phone_sql("x"),
+    "email_pattern": textnorm.EMAIL_PATTERN_SQL,
+    "response_promise_hours": str(config.RESPONSE_PROMISE_HOURS),
+    "active_window_days": str(config.ACTIVE_WINDOW_DAYS),
+}
+
+
+def render_sql(relative: str, **values: str) -> str:
+    """A model's SQL with the configured values filled in (`{name}` placeholders)."""
+    text = (SQL_DIR / relative).read_text(encoding="utf-8")
+    for name, value in {**TEMPLATE_VALUES, **values}.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(render_sql("macros.sql"))
+
+
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id VARCHAR, source_file VARCHAR, entity VARCHAR, line_number BIGINT,
+    field VARCHAR, reason VARCHAR, raw_value VARCHAR, action VARCHAR
+)
+"""
+
+
+def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
+                   run_id: str) -> FileCounts:
+    """Stage one file, quarantine its bad rows, write its core table; returns the counts."""
+    con.execute(QUARANTINE_DDL)
+    model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, source, path))
+    # In memory, in file order: the staged row's rowid is its position in the file, and the
+    # only write to disk is the clustered core table.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{source.entity} AS {model}")
+    _line_numbers(con, source)
+    _quarantine(con, source, run_id)
+    counts = _counts(con, source)
+    _core_table(con, source)
+    counts.rows_loaded = con.execute(f"SELECT count(*) FROM {source.entity}").fetchone()[0]
+    for table in (f"stg_{source.entity}", f"rejects_{source.entity}",
+                  f"_reject_scans_{source.entity}", f"_lines_{source.entity}",
+                  f"_duplicates_{source.entity}"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return counts
+
+
+def _line_numbers(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Line numbers for the staged rows that have problems (the only ones a person reads).
+
+    A raw row's position counts only the rows the reader could split; each unreadable line
+    before it shifts it down by one, found by an as-of join on the rejects in file order.
+    """
+    header = header_lines(source)
+    entity = source.entity
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _lines_{entity} AS
+        WITH rejected AS (
+            SELECT DISTINCT line FROM rejects_{entity}
+        ), shifts AS (
+            SELECT line - {header} - 1 - (row_number() OVER (ORDER BY line) - 1) AS rows_before,
+                   row_number() OVER (ORDER BY line) AS shift
+            FROM rejected
+        ), problem_rows AS (
+            SELECT rowid AS _seq FROM stg_{entity} WHERE len(_problems) > 0
+        )
+        SELECT p._seq, p._seq + {header} + 1 + coalesce(s.shift, 0) AS line_number
+        FROM problem_rows p ASOF LEFT JOIN shifts s ON p._seq >= s.rows_before
+    """)
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, source: Source, run_id: str) -> None:
+    entity = source.entity
+    raw_chars = config.QUARANTINE_RAW_CHARS
+    con.execute(f"""
+        INSERT INTO quarantine
+        SELECT ?, ?, ?, l.line_number, p.field, p.reason, p.value, p.action
+        FROM (SELECT rowid AS _seq, unnest(_problems) AS p FROM stg_{entity}
+              WHERE len(_problems) > 0) s
+        JOIN _lines_{entity} l USING (_seq)
+    """, [run_id, source.file, entity])
+    con.execute(f"""
+        INSERT INTO quarantine
+        SELECT ?, ?, ?, line, coalesce(nullif(column_name, ''), 'record'),
+               'unreadable line: ' || error_type::VARCHAR || ' (' || error_message || ')',
+               left(csv_line, {raw_chars}), 'row_rejected'
+        FROM (SELECT DISTINCT ON (line) * FROM rejects_{entity} ORDER BY line)
+    """, [run_id, source.file, entity])
+
+
+REJECTED = "list_contains(list_transform(_problems, lambda p: p.action), 'row_rejected')"
+
+
+def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
+    entity = source.entity
+    key = ", ".join(source.key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _duplicates_{entity} AS
+        WITH valid AS (
+            SELECT rowid AS _seq, {key} FROM stg_{entity} WHERE NOT {REJECTED}
+        ), repeated AS (
+            SELECT {key}, max(_seq) AS kept FROM valid GROUP BY {key} HAVING count(*) > 1
+        )
+        SELECT v._seq FROM valid v JOIN repeated USING ({key}) WHERE v._seq <> repeated.kept
+    """)
+    staged, rejected, cleared = con.execute(f"""
+        SELECT count(*),
+               count(*) FILTER (WHERE {REJECTED}),
+               coalesce(sum(len(list_filter(_problems, lambda p: p.action = 'value_cleared')))
+                        FILTER (WHERE NOT {REJECTED}), 0)
+        FROM stg_{entity}
+    """).fetchone()
+    unreadable = con.execute(
+        f"SELECT count(DISTINCT line) FROM rejects_{entity}").fetchone()[0]
+    duplicates = con.execute(f"SELECT count(*) FROM _duplicates_{entity}").fetchone()[0]
+    return FileCounts(rows_read=staged + unreadable, rows_duplicate=duplicates,
+                      rows_rejected=rejected + unreadable, values_cleared=int(cleared))
+
+
+def _core_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    entity = source.entity
+    order = ", ".join(source.order_by)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {entity} AS
+        SELECT * EXCLUDE (_problems)
+        FROM stg_{entity}
+        WHERE NOT {REJECTED} AND rowid NOT IN (SELECT _seq FROM _duplicates_{entity})
+        ORDER BY {order}
+    """)

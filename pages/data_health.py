@@ -1,0 +1,38 @@
+"""Data health: every ETL run, its row accounting per file, and the quarantined rows."""
+import streamlit as st
+
+from crm360 import ui
+from crm360.glossary import GLOSSARY
+from crm360.queries import health
+
+st.title("Data health")
+db = ui.database()
+info = health.dataset_info(db)
+st.caption(f"Serving run {info['run_id']}, loaded {info['loaded_at']:%d %b %Y %H:%M}; newest "
+           f"event {info['data_as_of']:%d %b %Y %H:%M}.")
+
+runs = health.recent_runs(db)
+st.subheader("Runs", anchor=False)
+st.dataframe(runs, hide_index=True, use_container_width=True)
+
+st.subheader("Files in the serving run", anchor=False)
+files = health.run_files(db, info["run_id"])
+st.dataframe(files, hide_index=True, use_container_width=True, column_config={
+    name: st.column_config.NumberColumn(name.replace("_", " "), help=GLOSSARY[name], format="%d")
+    for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_rejected", "values_cleared")
+})
+if files["reconciles"].all():
+    st.success("Every file reconciles: rows read = loaded + duplicates + rejected.")
+else:
+    st.error("Some file does not reconcile; see the table above.")
+
+st.subheader("Quarantine", anchor=False)
+summary = health.quarantine_summary(db)
+if summary.is_empty():
+    st.success("No row was rejected and no value cleared.")
+else:
+    st.dataframe(summary, hide_index=True, use_container_width=True)
+    chosen = st.selectbox("Show rows from", ["all files", *summary["source_file"].unique().sort()])
+    rows = health.quarantine_rows(db, None if chosen == "all files" else chosen)
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.caption(f"First {rows.height} rows by file and line. Raw values are shown as text.")
