@@ -121,7 +121,7 @@ class Database:
     def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Run one query on a fresh cursor and return its rows as a polars frame."""
         with self.cursor() as cur:
-            return pl.from_arrow(cur.execute(sql, params or []).to_arrow_table())
+            return cur.sql(sql, params=params or []).pl()
 
     def row(self, sql: str, params: list | None = None) -> tuple | None:
         with self.cursor() as cur:

@@ -6,6 +6,7 @@ does not parse is kept with `_malformed = true`, so it becomes a quarantined row
 """
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import duckdb
@@ -60,26 +61,42 @@ def _check_columns(source: Source, found: list[str], path: Path) -> None:
 
 def _select_list(source: Source, found: list[str]) -> str:
     return ", ".join(
-        f'"{header}" AS {column}' if header in found else f"NULL::VARCHAR AS {column}"
+        f'"{header.replace(chr(34), chr(34) * 2)}" AS {column}' if header in found else f"NULL::VARCHAR AS {column}"
         for header, column in source.columns.items())
 
 
+def _csv_header(source: Source, path: Path) -> list[str]:
+    """The header row, read by Python's csv module: a dialect sniffer can be thrown off by a
+    few broken lines in a small file, and the header is all we need to know up front."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        try:
+            first = next(csv.reader(handle, delimiter=source.delimiter), [])
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise SourceError(f"{path.name}: the header is not readable UTF-8 CSV ({error})") from error
+    return [name.strip() for name in first]
+
+
 def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+    found = _csv_header(source, path)
+    _check_columns(source, found, path)
     delimiter = source.delimiter.replace("'", "''")
     scan = f"_reject_scans_{source.entity}"
+    types = {header: source.reader_types.get(column, "VARCHAR") for header, column in source.columns.items()}
+    columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in found) + "}"
     options = (
-        f"header = true, delim = '{delimiter}', quote = '\"', escape = '\"', "
-        f"all_varchar = true, encoding = 'utf-8', strict_mode = true, "
+        f"header = true, auto_detect = false, columns = {columns}, delim = '{delimiter}', "
+        f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
         f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}"
     )
-    found = [row[0] for row in con.execute(
-        f"DESCRIBE SELECT * FROM read_csv({_literal(path)}, {options})").fetchall()]
-    _check_columns(source, found, path)
     rejects = (f"store_rejects = true, rejects_table = 'rejects_{source.entity}', "
                f"rejects_scan = '{scan}'")
     con.execute(f"DROP TABLE IF EXISTS rejects_{source.entity}")
     return (f"(SELECT false AS _malformed, {_select_list(source, found)} "
             f"FROM read_csv({_literal(path)}, {options}, {rejects}))")
+
+
+def _quote_name(name: str) -> str:
+    return name.replace("'", "''")
 
 
 def _parquet_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
@@ -92,18 +109,21 @@ def _parquet_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path
 def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
     # Read line by line as text, so a broken line is a rejected row with its line number
     # instead of a failed file or a silently skipped record.
-    fields = ", ".join(
-        f"CASE WHEN NOT _malformed THEN line ->> '$.{header}' END AS {column}"
-        for header, column in source.columns.items())
+    # One parse per line: every field extracted in a single call.
+    paths = ", ".join(f"'$.{header}'" for header in source.columns)
+    fields = ", ".join(f"_values[{index}] AS {column}"
+                       for index, column in enumerate(source.columns.values(), start=1))
     rejects = f"rejects_{source.entity}"
     con.execute(f"DROP TABLE IF EXISTS {rejects}")
     return (
         f"(SELECT _malformed, {fields} FROM ("
+        f" SELECT _malformed, CASE WHEN NOT _malformed THEN json_extract_string(line, [{paths}]) END AS _values"
+        f" FROM ("
         f"  SELECT line, line IS NULL OR NOT json_valid(line) AS _malformed"
         f"  FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
         f"       delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
         f"       buffer_size = {4 * MAX_LINE_BYTES}, store_rejects = true,"
-        f"       rejects_table = '{rejects}', rejects_scan = '_reject_scans_{source.entity}')))"
+        f"       rejects_table = '{rejects}', rejects_scan = '_reject_scans_{source.entity}'))))"
     )
 
 

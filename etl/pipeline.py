@@ -73,8 +73,9 @@ def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> Ru
 
 
 def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
-    load_time = datetime.now().replace(microsecond=0)
-    report = RunReport(run_id=load_time.strftime("%Y%m%dT%H%M%S"))
+    started_at = datetime.now()
+    load_time = started_at.replace(microsecond=0)
+    report = RunReport(run_id=started_at.strftime("%Y%m%dT%H%M%S.%f"))
     con = duckdb.connect(str(building))
     try:
         con.execute(f"SET memory_limit = '{params.memory_limit}'")

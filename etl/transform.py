@@ -81,7 +81,11 @@ def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
     model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, source, path))
     # In memory, in file order: the staged row's rowid is its position in the file, and the
     # only write to disk is the clustered core table.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_{source.entity} AS {model}")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stg_{source.entity} AS
+        SELECT *, len(_problems) > 0
+                  AND list_contains(list_transform(_problems, lambda p: p.action), 'row_rejected') AS _rejected
+        FROM ({model})""")
     _line_numbers(con, source)
     _quarantine(con, source, run_id)
     counts = _counts(con, source)
@@ -130,14 +134,22 @@ def _quarantine(con: duckdb.DuckDBPyConnection, source: Source, run_id: str) -> 
     """, [run_id, source.file, entity])
     con.execute(f"""
         INSERT INTO quarantine
-        SELECT ?, ?, ?, line, coalesce(nullif(column_name, ''), 'record'),
-               'unreadable line: ' || error_type::VARCHAR || ' (' || error_message || ')',
+        SELECT ?, ?, ?, line, coalesce({_canonical_column(source)}, 'record'),
+               CASE WHEN error_type::VARCHAR = 'CAST' THEN 'not a valid value: ' || error_message
+                    ELSE 'unreadable line: ' || error_type::VARCHAR || ' (' || error_message || ')' END,
                left(csv_line, {raw_chars}), 'row_rejected'
         FROM (SELECT DISTINCT ON (line) * FROM rejects_{entity} ORDER BY line)
     """, [run_id, source.file, entity])
 
 
-REJECTED = "list_contains(list_transform(_problems, lambda p: p.action), 'row_rejected')"
+REJECTED = "_rejected"
+
+
+def _canonical_column(source: Source) -> str:
+    """The reader names a column by its export header; the quarantine uses our name for it."""
+    cases = " ".join(f"WHEN '{header.replace(chr(39), chr(39) * 2)}' THEN '{column}'"
+                     for header, column in source.columns.items())
+    return f"CASE column_name {cases} ELSE nullif(column_name, '') END"
 
 
 def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
@@ -171,7 +183,7 @@ def _core_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     order = ", ".join(source.order_by)
     con.execute(f"""
         CREATE OR REPLACE TABLE {entity} AS
-        SELECT * EXCLUDE (_problems)
+        SELECT * EXCLUDE (_problems, _rejected)
         FROM stg_{entity}
         WHERE NOT {REJECTED} AND rowid NOT IN (SELECT _seq FROM _duplicates_{entity})
         ORDER BY {order}

@@ -9,7 +9,7 @@ WITH typed AS (
         r.resolved_on_first_contact AS raw_resolved, r.csat AS raw_csat,
         TRY_CAST(r.interaction_id AS BIGINT) AS interaction_id,
         TRY_CAST(r.customer_id AS BIGINT) AS customer_id,
-        TRY_CAST(trim(r.started_at) AS TIMESTAMP) AS started_at,
+        TRY_CAST(r.started_at AS TIMESTAMP) AS started_at,
         lower(trim(r.channel)) AS channel,
         lower(trim(r.direction)) AS direction,
         nullif(trim(r.topic), '') AS topic,

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench --customers N` (see bench/__main__.py)."""
