@@ -141,7 +141,7 @@ def _show_profile(customer_id: int) -> None:
         st.info("No contacts, orders, complaints or survey answers yet.")
     else:
         st.dataframe(history, hide_index=True, use_container_width=True,
-                     column_config={"at": st.column_config.DatetimeColumn("When",
+                     column_config={"happened_at": st.column_config.DatetimeColumn("When",
                                                                           format="DD.MM.YYYY HH:mm")})
 
 

@@ -116,7 +116,7 @@ def recent_history(db: Database, customer_id: int, limit: int = 50) -> pl.DataFr
     """Every contact, order, complaint and survey answer of one customer, newest first."""
     return db.frame(
             """SELECT * FROM (
-                   SELECT started_at AS at, 'contact' AS kind, channel,
+                   SELECT started_at AS happened_at, 'contact' AS kind, channel,
                           topic || ' (' || coalesce(direction, '?') || ')' AS summary,
                           notes AS detail
                    FROM interactions WHERE customer_id = $1
@@ -134,4 +134,4 @@ def recent_history(db: Database, customer_id: int, limit: int = 50) -> pl.DataFr
                    UNION ALL
                    SELECT responded_at, 'survey', touchpoint, 'NPS ' || nps_score, comment
                    FROM survey_responses WHERE customer_id = $1
-               ) ORDER BY at DESC LIMIT $2""", [customer_id, limit])
+               ) ORDER BY happened_at DESC LIMIT $2""", [customer_id, limit])

@@ -15,10 +15,16 @@ CREATE OR REPLACE TEMP MACRO normalize_email(x) AS
     CASE WHEN regexp_matches(lower(trim(x)), '{email_pattern}') THEN lower(trim(x)) END;
 
 -- Booleans as CRM and Excel exports write them, Turkish included.
+-- The exact spellings our exports use are tested first: cleaning every value is the slow path.
 CREATE OR REPLACE TEMP MACRO parse_bool(x) AS
-    CASE WHEN lower(trim(CAST(x AS VARCHAR))) IN ('true', 't', '1', 'yes', 'y', 'evet', 'e') THEN true
+    CASE WHEN x = 'true' THEN true WHEN x = 'false' THEN false
+         WHEN lower(trim(CAST(x AS VARCHAR))) IN ('true', 't', '1', 'yes', 'y', 'evet', 'e') THEN true
          WHEN lower(trim(CAST(x AS VARCHAR))) IN ('false', 'f', '0', 'no', 'n', 'hayır', 'hayir', 'h') THEN false
     END;
+
+-- A code as exported ('phone') passes as it is; anything else is trimmed and lower-cased.
+CREATE OR REPLACE TEMP MACRO clean_code(x, known) AS
+    CASE WHEN list_contains(known, x) THEN x ELSE lower(trim(x)) END;
 
 -- Turkish Excel numbers: '1.234,56' -> 1234.56; plain '1234.56' still works.
 CREATE OR REPLACE TEMP MACRO parse_decimal_tr(x) AS
@@ -34,4 +40,5 @@ CREATE OR REPLACE TEMP MACRO parse_timestamp_tr(x) AS
 CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS
     ts < TIMESTAMP '{earliest}' OR ts > getvariable('load_time') + INTERVAL 1 DAY;
 
-CREATE OR REPLACE TEMP MACRO too_long(x) AS length(x) > {max_text};
+-- Bytes first (cheap, and never fewer than characters), characters only for long values.
+CREATE OR REPLACE TEMP MACRO too_long(x) AS strlen(x) > {max_text} AND length(x) > {max_text};

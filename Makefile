@@ -1,0 +1,37 @@
+# Two commands do all the set-up:
+#   make demo   installs, seeds 20,000 customers, loads them and serves http://localhost:8501
+#   make test   installs and runs every test (browser tests skip with a message without Chromium)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CUSTOMERS ?= 20000
+PORT ?= 8501
+
+.PHONY: install demo data app test lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+data: install
+	$(PY) -m seed --customers $(CUSTOMERS) --out data/raw
+	$(PY) -m etl --raw data/raw --db data/crm.duckdb
+
+app: install
+	$(PY) -m streamlit run dashboard.py --server.port $(PORT) --server.headless true
+
+demo: data app
+
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -rs
+
+bench: install
+	$(PY) -m bench --customers 100000
+
+clean:
+	rm -rf data/raw data/bench data/*.duckdb* data/.duckdb_tmp bench/results

@@ -1,0 +1,139 @@
+"""`python -m bench --customers N [--lookups 1000] [--json]`
+
+Runs, in one go on this machine: the seed, the ETL, the copy-only baseline on the same files,
+and random customer lookups through the same query functions the customer page calls. Prints
+a table of medians, p95s and peak memory (and JSON with --json); see docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _peak_rss(process: psutil.Process, stop: threading.Event, result: list[int]) -> None:
+    peak = 0
+    while not stop.is_set():
+        try:
+            total = process.memory_info().rss + sum(
+                child.memory_info().rss for child in process.children(recursive=True))
+            peak = max(peak, total)
+        except psutil.Error:
+            pass
+        stop.wait(0.1)
+    result.append(peak)
+
+
+def run_measured(command: list[str]) -> tuple[float, int, str]:
+    """Run a command; returns (seconds, peak resident bytes of it and its children, stdout)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    stop, peak = threading.Event(), []
+    watcher = threading.Thread(target=_peak_rss, args=(psutil.Process(child.pid), stop, peak))
+    watcher.start()
+    out, err = child.communicate()
+    stop.set()
+    watcher.join()
+    if child.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(command)} failed:\n{err[-2000:]}")
+    return time.perf_counter() - started, peak[0], out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--lookups", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument("--reuse-raw", action="store_true", help="skip the seed if files exist")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+
+    raw = args.workdir / f"raw-{args.customers}"
+    db = args.workdir / f"db-{args.customers}" / "crm.duckdb"
+    results: dict = {
+        "customers": args.customers,
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    py = sys.executable
+    if not (args.reuse_raw and (raw / "manifest.json").exists()):
+        seconds, peak, out = run_measured([py, "-m", "seed", "--customers", str(args.customers),
+                                           "--seed", str(args.seed), "--out", str(raw)])
+        results["seed"] = {"seconds": seconds, "peak_bytes": peak, "summary": out.strip()}
+    seconds, peak, _ = run_measured([py, "-m", "etl", "--raw", str(raw), "--db", str(db)])
+    results["etl"] = {"seconds": seconds, "peak_bytes": peak, **_stage_times(db)}
+    seconds, peak, out = run_measured([py, "-c", (
+        "import json, sys; from pathlib import Path; from bench.baseline import copy_only; "
+        f"print(json.dumps(copy_only(Path({str(raw)!r}), Path({str(db.parent / 'baseline.duckdb')!r}))))")])
+    results["baseline_copy"] = {"seconds": sum(json.loads(out).values()), "peak_bytes": peak,
+                                "per_file": json.loads(out)}
+    results["load_vs_copy"] = results["etl"]["load_seconds"] / results["baseline_copy"]["seconds"]
+    seconds, peak, out = run_measured([py, "-m", "bench.lookups", str(db), str(args.lookups)])
+    results["lookups"] = {**json.loads(out), "peak_bytes": peak}
+
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"bench-{args.customers}.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2) if args.json else table(results))
+    return 0
+
+
+def _stage_times(db: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        run_id = con.execute("SELECT run_id FROM dataset_info").fetchone()[0]
+        stages = dict(con.execute("SELECT stage, seconds FROM etl_run_stages WHERE run_id = ?", [run_id]).fetchall())
+        rows = con.execute("SELECT sum(rows_read), sum(rows_loaded) FROM etl_runs WHERE run_id = ?",
+                           [run_id]).fetchone()
+    finally:
+        con.close()
+    return {"load_seconds": stages["load"], "marts_seconds": stages["marts"], "rows_read": rows[0],
+            "rows_loaded": rows[1], "stages": stages}
+
+
+def table(results: dict) -> str:
+    gib = 2**30
+    lines = [f"bench: {results['customers']:,} customers on {results['machine']}", ""]
+    lines.append(f"{'stage':<34}{'seconds':>10}{'peak GiB':>10}")
+    if "seed" in results:
+        lines.append(f"{'seed (all raw files)':<34}{results['seed']['seconds']:>10.1f}"
+                     f"{results['seed']['peak_bytes'] / gib:>10.2f}")
+    etl = results["etl"]
+    lines.append(f"{'etl total':<34}{etl['seconds']:>10.1f}{etl['peak_bytes'] / gib:>10.2f}")
+    lines.append(f"{'  load (read, check, dedupe, cluster)':<34}{etl['load_seconds']:>10.1f}")
+    lines.append(f"{'  marts':<34}{etl['marts_seconds']:>10.1f}")
+    base = results["baseline_copy"]
+    lines.append(f"{'baseline: copy files, no checks':<34}{base['seconds']:>10.1f}{base['peak_bytes'] / gib:>10.2f}")
+    lines.append(f"load / copy ratio: {results['load_vs_copy']:.2f}x (target at most 2x)")
+    lines.append(f"rows read {etl['rows_read']:,}, loaded {etl['rows_loaded']:,}")
+    look = results["lookups"]
+    lines.append("")
+    lines.append(f"customer lookups ({look['count']:,} random customers, the customer page's queries):")
+    lines.append(f"{'':<14}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    for name, stats in look["queries"].items():
+        lines.append(f"{name:<14}{stats['p50_ms']:>10.1f}{stats['p95_ms']:>10.1f}{stats['max_ms']:>10.1f}")
+    lines.append(f"peak memory of the lookup process: {look['peak_bytes'] / gib:.2f} GiB")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

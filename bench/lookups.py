@@ -1,0 +1,58 @@
+"""`python -m bench.lookups DB N`: N random customer lookups through the customer page's own query
+functions, in the order the page runs them; prints per-query and whole-lookup latencies as JSON."""
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from crm360 import clock
+from crm360.queries import customer
+from crm360.store import Database
+
+
+def _typed_phone(e164: str) -> str:
+    national = e164[3:]
+    return f"0{national[:3]} {national[3:6]} {national[6:8]} {national[8:]}"
+
+
+def run(db_path: Path, count: int, seed: int = 1) -> dict:
+    db = Database(db_path)
+    now = clock.now(db)
+    total = db.row("SELECT count(*) FROM customers")[0]
+    rng = random.Random(seed)
+    picks = db.frame(
+        "SELECT customer_id, phone, full_name FROM customers WHERE rowid IN (SELECT unnest(?))",
+        [[rng.randrange(total) for _ in range(count)]])
+    timings: dict[str, list[float]] = {"search": [], "profile": [], "alerts": [], "history": [], "whole_page": []}
+    for index, row in enumerate(picks.iter_rows(named=True)):
+        # Alternate the ways an agent finds a customer: phone, customer number, name.
+        typed = (_typed_phone(row["phone"]) if row["phone"] and index % 3 == 0
+                 else row["full_name"] if index % 3 == 1 else str(row["customer_id"]))
+        started = time.perf_counter()
+        customer.search_customers(db, typed)
+        searched = time.perf_counter()
+        customer.customer_profile(db, row["customer_id"])
+        profiled = time.perf_counter()
+        customer.open_complaints(db, row["customer_id"], now)
+        alerted = time.perf_counter()
+        customer.recent_history(db, row["customer_id"], limit=50)
+        finished = time.perf_counter()
+        for name, seconds in (("search", searched - started), ("profile", profiled - searched),
+                              ("alerts", alerted - profiled), ("history", finished - alerted),
+                              ("whole_page", finished - started)):
+            timings[name].append(seconds * 1000)
+    return {"count": picks.height, "queries": {name: _stats(values) for name, values in timings.items()}}
+
+
+def _stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+    return {"p50_ms": at(0.5), "p95_ms": at(0.95), "max_ms": ordered[-1]}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(Path(sys.argv[1]), int(sys.argv[2]))))

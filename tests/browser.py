@@ -1,0 +1,89 @@
+"""A real Streamlit server and headless Chromium, for browser tests and the bench."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def browser_missing_reason() -> str | None:
+    """Why browser tests cannot run here, or None when they can."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does this)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_app(db_path: Path) -> Iterator[str]:
+    """Start `streamlit run dashboard.py` on a free port; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "CRM_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("the app did not answer /_stcore/health within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 1000):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def search_and_wait(page, base: str, typed: str, expected_name: str, timeout_ms: int = 15_000) -> float:
+    """Open /customer, type into the first text box, press Enter; seconds until the name shows."""
+    page.goto(base + "/customer")
+    box = page.locator("input[type='text']").first
+    box.wait_for(timeout=timeout_ms)
+    box.fill(typed)
+    started = time.perf_counter()
+    box.press("Enter")
+    page.get_by_role("heading", name=expected_name).first.wait_for(timeout=timeout_ms)
+    return time.perf_counter() - started

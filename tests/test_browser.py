@@ -1,0 +1,39 @@
+"""End to end in headless Chromium against the running app: what an agent actually does."""
+import pytest
+
+from tests.browser import browser_missing_reason, chromium_page, running_app, search_and_wait
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if reason := browser_missing_reason():
+    pytest.skip(f"browser tests skipped: {reason}", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def served(small_db_path):
+    with running_app(small_db_path) as base:
+        yield base
+
+
+def test_agent_searches_a_name_and_sees_the_customer(served, small_db):
+    name, key = small_db.row("""SELECT full_name, name_key FROM customer_summary WHERE orders > 0
+                                ORDER BY customer_id LIMIT 1""")
+    with chromium_page() as page:
+        search_and_wait(page, served, key, name)
+        assert page.get_by_text("Net revenue").first.is_visible()
+
+
+def test_agent_types_a_phone_number_and_sees_the_right_customer(served, small_db):
+    name, phone = small_db.row("""SELECT min(full_name), phone FROM customers WHERE phone IS NOT NULL
+                                  GROUP BY phone HAVING count(*) = 1 ORDER BY phone LIMIT 1""")
+    typed = f"0{phone[3:6]} {phone[6:9]} {phone[9:11]} {phone[11:]}"
+    with chromium_page() as page:
+        search_and_wait(page, served, typed, name)
+
+
+def test_telephony_deep_link_opens_the_profile(served, small_db):
+    name, customer_id = small_db.row("SELECT full_name, customer_id FROM customers ORDER BY customer_id LIMIT 1")
+    with chromium_page() as page:
+        page.goto(f"{served}/customer?customer={customer_id}")
+        page.get_by_role("heading", name=name).first.wait_for(timeout=15_000)
+        assert "Page not found" not in page.content()

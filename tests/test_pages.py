@@ -1,0 +1,101 @@
+"""Every page renders real figures from a small seeded database, and says what to do without one."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = "../dashboard.py"
+
+
+@pytest.fixture
+def app(small_db_path, monkeypatch):
+    monkeypatch.setenv("CRM_DB", str(small_db_path))
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def _open(app: AppTest, page: str, **params: str) -> AppTest:
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    if page:
+        app.switch_page(page)
+        app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _text(app: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "text", "header", "title", "warning", "error", "info",
+                                  "success") for e in getattr(app, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_overview_shows_counts_from_the_database(app, small_db):
+    _open(app, "")
+    customers = small_db.row("SELECT count(*) FROM customers")[0]
+    assert app.metric[0].value == f"{customers:,}"
+
+
+def test_customer_page_search_box_first_and_a_search_opens_the_profile(app, small_db):
+    name, customer_id = small_db.row(
+        "SELECT full_name, customer_id FROM customer_summary WHERE orders > 2 ORDER BY customer_id LIMIT 1")
+    _open(app, "pages/customer.py")
+    app.text_input[0].input(str(customer_id)).run()
+    assert not app.exception
+    assert app.header[0].value.replace("\\", "") == name
+    assert any(m.label == "Net revenue" for m in app.metric)
+    assert app.dataframe, "recent history table"
+
+
+def test_customer_deep_link_opens_the_profile(app, small_db):
+    name, customer_id = small_db.row("SELECT full_name, customer_id FROM customers ORDER BY customer_id LIMIT 1")
+    _open(app, "pages/customer.py", customer=str(customer_id))
+    assert app.header[0].value.replace("\\", "") == name
+
+
+def test_customer_deep_link_by_phone(app, small_db):
+    phone, customer_id = small_db.row("""SELECT phone, min(customer_id) FROM customers WHERE phone IS NOT NULL
+                                         GROUP BY phone HAVING count(*) = 1 ORDER BY phone LIMIT 1""")
+    national = "0" + phone[3:6] + " " + phone[6:9] + " " + phone[9:]
+    _open(app, "pages/customer.py", phone=national)
+    assert str(customer_id) in _text(app)
+
+
+@pytest.mark.parametrize("typed", ["nobody at all here", "x" * 10_000, "<script>alert(1)</script>",
+                                   "'; DROP TABLE customers; --"])
+def test_customer_page_bad_input_shows_a_message(app, typed):
+    _open(app, "pages/customer.py")
+    app.text_input[0].input(typed).run()
+    assert not app.exception
+    assert app.warning or app.info
+
+
+def test_unknown_customer_in_link_says_so(app):
+    _open(app, "pages/customer.py", customer="999")
+    assert "There is no customer #999" in _text(app)
+
+
+def test_outreach_lists_complaints_past_the_promise(app, small_db):
+    _open(app, "pages/outreach.py")
+    labels = {m.label: m.value for m in app.metric}
+    assert "Overdue, to call" in labels
+    assert int(labels["All overdue"].replace(",", "")) >= int(labels["Overdue, to call"].replace(",", ""))
+
+
+def test_trends_shows_revenue_tiles_and_charts(app):
+    _open(app, "pages/trends.py")
+    labels = [m.label for m in app.metric]
+    assert "Net revenue" in labels and "Answered within 24 h" in labels
+    assert app.metric[0].value.startswith("₺")
+
+
+def test_data_health_shows_runs_and_reconciliation(app):
+    _open(app, "pages/data_health.py")
+    assert any("reconciles" in s.value for s in app.success)
+
+
+@pytest.mark.parametrize("page", ["", "pages/customer.py", "pages/outreach.py", "pages/trends.py",
+                                  "pages/data_health.py"])
+def test_without_a_database_every_page_explains_how_to_create_one(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "missing.duckdb"))
+    app = AppTest.from_file(APP, default_timeout=30)
+    _open(app, page)
+    assert "No database" in _text(app) and "make demo" in _text(app)

@@ -1,0 +1,82 @@
+"""The lookup an agent runs mid-call: every input form, bad input, and the 24-hour alerts."""
+from datetime import datetime, timedelta
+
+import pytest
+
+from crm360.queries import customer
+from tests.conftest import load_dir
+from tests.rawfiles import write_raw
+
+OPENED = datetime(2026, 6, 3, 9, 0)
+CUSTOMERS = [
+    {"customer_id": 1000001, "full_name": "Ayşe Yılmaz", "phone": "0532 123 45 67", "email": "ayse@example.com"},
+    {"customer_id": 1000002, "full_name": "IŞIK İNCE", "phone": "+90 544 000 11 22", "email": "isik@example.com"},
+    {"customer_id": 1000003, "full_name": "Ayşe Kaya", "phone": "0532 123 45 67", "email": "kaya@example.com"},
+]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lookup")
+    raw = write_raw(tmp / "raw", customers=CUSTOMERS,
+                    complaints=[{"complaint_id": 1, "customer_id": 1000002,
+                                 "opened_at": OPENED.strftime("%d.%m.%Y %H:%M"), "status": "open"}],
+                    interactions=[{"interaction_id": 1, "customer_id": 1000001,
+                                   "started_at": "2026-06-01 10:00:00", "notes": "**bold** <b>x</b>"}])
+    database, _ = load_dir(raw, tmp)
+    return database
+
+
+def _ids(result):
+    return result.matches["customer_id"].to_list() if not result.matches.is_empty() else []
+
+
+@pytest.mark.parametrize("typed", ["1000002", "+90 544 000 11 22", "05440001122", "544.000.11.22",
+                                   "ISIK@EXAMPLE.COM", " isik@example.com ", "ışık ince", "isik ince",
+                                   "İNCE IŞIK", "ince", "IŞIK"])
+def test_every_input_form_finds_the_customer(db, typed):
+    assert _ids(customer.search_customers(db, typed))[0] == 1000002
+
+
+def test_typing_without_turkish_letters_finds_them_and_partial_words_match(db):
+    assert set(_ids(customer.search_customers(db, "ayse"))) == {1000001, 1000003}
+    assert _ids(customer.search_customers(db, "ayse yil")) == [1000001]
+
+
+def test_a_shared_phone_number_returns_every_holder(db):
+    result = customer.search_customers(db, "0532 123 4567")
+    assert result.kind == "phone" and set(_ids(result)) == {1000001, 1000003}
+
+
+@pytest.mark.parametrize("typed", ["", "   ", None, "x" * 10_000, "ayse@", "12345"])
+def test_bad_input_gives_a_message_not_an_error(db, typed):
+    result = customer.search_customers(db, typed)
+    assert result.kind == "invalid" and result.message and result.matches.is_empty()
+
+
+@pytest.mark.parametrize("typed", ["'; DROP TABLE customers; --", "<script>alert(1)</script>",
+                                   "%", "_", "ayse' OR '1'='1"])
+def test_sql_and_html_in_the_box_match_nothing_and_break_nothing(db, typed):
+    assert _ids(customer.search_customers(db, typed)) == []
+    assert db.row("SELECT count(*) FROM customers")[0] == 3
+
+
+def test_unknown_customer_has_no_profile(db):
+    assert customer.customer_profile(db, 999) is None
+    assert customer.customer_profile(db, 1000001)["full_name"] == "Ayşe Yılmaz"
+
+
+def test_complaint_unanswered_for_25_hours_is_breached(db):
+    row = customer.open_complaints(db, 1000002, OPENED + timedelta(hours=25)).row(0, named=True)
+    assert row["promise_state"] == "breached"
+
+
+def test_complaint_unanswered_for_23_hours_is_due_in_1_hour(db):
+    row = customer.open_complaints(db, 1000002, OPENED + timedelta(hours=23)).row(0, named=True)
+    assert row["promise_state"] == "due" and row["hours_to_deadline"] == pytest.approx(1.0)
+
+
+def test_history_merges_every_kind_newest_first_and_keeps_text_as_text(db):
+    history = customer.recent_history(db, 1000001)
+    assert history["kind"].to_list() == ["contact"]
+    assert history["detail"][0] == "**bold** <b>x</b>"
