@@ -49,7 +49,13 @@ def now_caption(db: Database) -> datetime:
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None else f"₺{value:,.0f}"
+    """Whole lira below a million, then ₺1.25M / ₺3.4B, so a tile never truncates."""
+    if value is None:
+        return "—"
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(value) >= size:
+            return f"₺{value / size:,.2f}{suffix}"
+    return f"₺{value:,.0f}"
 
 
 def hours(value: float | None) -> str:

@@ -7,6 +7,7 @@ write the core table sorted by its clustering order so one customer's rows sit t
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,13 +181,30 @@ def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
                       rows_rejected=rejected + unreadable, values_cleared=int(cleared))
 
 
+# Rows sorted in one go: beyond this a sort of wide rows spills to disk on a machine of our
+# size, so larger tables are sorted in customer ranges and appended in order.
+SORT_BATCH_ROWS = 6_000_000
+
+
 def _core_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     entity = source.entity
     order = ", ".join(source.order_by)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {entity} AS
-        SELECT * EXCLUDE (_problems, _rejected)
-        FROM stg_{entity}
-        WHERE NOT {REJECTED} AND rowid NOT IN (SELECT _seq FROM _duplicates_{entity})
-        ORDER BY {order}
-    """)
+    keep = f"NOT {REJECTED} AND rowid NOT IN (SELECT _seq FROM _duplicates_{entity})"
+    select = f"SELECT * EXCLUDE (_problems, _rejected) FROM stg_{entity}"
+    lead = source.order_by[0]
+    rows = con.execute(f"SELECT count(*) FROM stg_{entity}").fetchone()[0]
+    batches = max(1, -(-rows // SORT_BATCH_ROWS))
+    if batches == 1:
+        con.execute(f"CREATE OR REPLACE TABLE {entity} AS {select} WHERE {keep} ORDER BY {order}")
+        return
+    # Equal-count ranges of the leading sort key, so every batch is about the same size.
+    shares = ", ".join(str(i / batches) for i in range(1, batches))
+    bounds = sorted(set(con.execute(
+        f"SELECT quantile_disc({lead}, [{shares}]) FROM stg_{entity} WHERE NOT {REJECTED}").fetchone()[0]))
+    con.execute(f"CREATE OR REPLACE TABLE {entity} AS {select} WHERE false")
+    edges = [None, *bounds, None]
+    for low, high in itertools.pairwise(edges):
+        condition = " AND ".join(
+            part for part in (f"{lead} > {low}" if low is not None else "",
+                              f"{lead} <= {high}" if high is not None else "") if part)
+        con.execute(f"INSERT INTO {entity} {select} WHERE {keep} AND {condition} ORDER BY {order}")

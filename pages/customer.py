@@ -86,11 +86,14 @@ def _resolve_customer() -> int | None:
     return None
 
 
-def _consent_line(profile: dict) -> str:
-    def mark(given: bool) -> str:
-        return "✅" if given else "❌"
-    return (f"Marketing consent — e-mail {mark(profile['consent_email'])} · "
-            f"SMS {mark(profile['consent_sms'])} · phone {mark(profile['consent_phone'])}")
+def _show_consent(profile: dict) -> None:
+    cols = st.columns([2, 1, 1, 1, 3])
+    cols[0].markdown("**Marketing consent**")
+    for col, (label, key) in zip(cols[1:], (("E-mail", "consent_email"), ("SMS", "consent_sms"),
+                                            ("Phone", "consent_phone")), strict=False):
+        given = profile[key]
+        col.badge(f"{label}: {'yes' if given else 'no'}", color="green" if given else "gray",
+                  icon=":material/check:" if given else ":material/close:")
 
 
 def _show_profile(customer_id: int) -> None:
@@ -105,9 +108,9 @@ def _show_profile(customer_id: int) -> None:
             f"prefers {profile['preferred_channel'] or '—'} · language "
             f"{profile['language'] or '—'}")
     if profile["do_not_contact"]:
-        st.error("⛔ DO NOT CONTACT — the customer asked not to be contacted for marketing or "
-                 "outreach. Serve this call; do not offer campaigns.")
-    st.text(_consent_line(profile))
+        st.error("DO NOT CONTACT — the customer asked not to be contacted for marketing or "
+                 "outreach. Serve this call; do not offer campaigns.", icon=":material/block:")
+    _show_consent(profile)
 
     complaints = queries.open_complaints(db, customer_id, now)
     for row in complaints.iter_rows(named=True):
@@ -115,13 +118,13 @@ def _show_profile(customer_id: int) -> None:
         age = ui.hours(row["age_hours"])
         if row["promise_state"] == "breached":
             st.error(f"Open complaint #{row['complaint_id']} ({label}, {row['severity']}): "
-                     f"no answer after {age} — 24-hour promise BREACHED.", icon="🚨")
+                     f"no answer after {age} — 24-hour promise BREACHED.", icon=":material/alarm:")
         elif row["promise_state"] == "due":
             st.warning(f"Open complaint #{row['complaint_id']} ({label}): no answer yet, due in "
-                       f"{ui.hours(max(row['hours_to_deadline'], 0))}.", icon="⏳")
+                       f"{ui.hours(max(row['hours_to_deadline'], 0))}.", icon=":material/hourglass_top:")
         else:
             st.info(f"Open complaint #{row['complaint_id']} ({label}): answered, not resolved; "
-                    f"opened {age} ago.", icon="📝")
+                    f"opened {age} ago.", icon=":material/pending:")
 
     cols = st.columns(5)
     cols[0].metric("Net revenue", ui.money(profile["net_revenue_try"]),

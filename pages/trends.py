@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import plotly.express as px
+import polars as pl
 import streamlit as st
 
 from crm360 import ui
@@ -17,11 +18,15 @@ if bounds is None:
     st.stop()
 
 first, last = bounds
-start, end = st.date_input("Period", value=(max(first, last - timedelta(days=364)), last),
-                           min_value=first, max_value=last, format="DD.MM.YYYY")
-if start > end:
-    st.warning("The period's start is after its end.")
+# Default: the current month to date and the eleven whole months before it, so no bar is a
+# stray few days at the start of the period.
+default_start = max(first, (last.replace(day=1) - timedelta(days=320)).replace(day=1))
+period = st.date_input("Period", value=(default_start, last), min_value=first, max_value=last,
+                       format="DD.MM.YYYY")
+if len(period) != 2:
+    st.info("Pick the period's last day too.")
     st.stop()
+start, end = period
 
 totals = trends.period_totals(db, start, end)
 cols = st.columns(5)
@@ -43,7 +48,7 @@ left, right = st.columns(2)
 with left:
     figure = px.bar(monthly, x="month", y="net_revenue_try",
                     labels={"month": "", "net_revenue_try": "Net revenue (TRY)"},
-                    title="Net revenue per month")
+                    title=f"Net revenue per month (last month: to {end:%d.%m})")
     st.plotly_chart(figure, use_container_width=True)
 with right:
     by_category = trends.monthly_complaints_by_category(db, start, end)
@@ -61,9 +66,12 @@ with left:
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
     st.plotly_chart(figure, use_container_width=True)
 with right:
-    figure = px.line(monthly, x="month", y=["first_contact_resolution", "csat_share"],
+    shares = monthly.select("month", pl.col("first_contact_resolution").alias("First-contact resolution"),
+                            pl.col("csat_share").alias("CSAT (4-5 answers)"))
+    figure = px.line(shares, x="month", y=["First-contact resolution", "CSAT (4-5 answers)"],
                      markers=True, title="First-contact resolution and CSAT",
                      labels={"month": "", "value": "Share", "variable": ""})
+    figure.update_layout(legend={"orientation": "h", "y": -0.15})
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
     st.plotly_chart(figure, use_container_width=True)
 st.caption("Definitions: " + " · ".join(

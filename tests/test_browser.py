@@ -20,7 +20,7 @@ def test_agent_searches_a_name_and_sees_the_customer(served, small_db):
                                 ORDER BY customer_id LIMIT 1""")
     with chromium_page() as page:
         search_and_wait(page, served, key, name)
-        assert page.get_by_text("Net revenue").first.is_visible()
+        page.get_by_text("Net revenue").first.wait_for(timeout=15_000)
 
 
 def test_agent_types_a_phone_number_and_sees_the_right_customer(served, small_db):

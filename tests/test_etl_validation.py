@@ -167,3 +167,17 @@ def test_too_many_rejected_rows_fail_the_run_and_keep_the_published_database(tmp
         run_etl(LoadParams(raw_dir=bad, db_path=db_path))
     assert current_version(db_path) == before
     assert not list(db_path.parent.glob("*.building*"))
+
+
+@pytest.mark.parametrize("batch_rows", [3, 1_000_000])
+def test_fact_tables_are_clustered_by_customer_and_time_whether_sorted_at_once_or_in_batches(
+        tmp_path, monkeypatch, batch_rows):
+    monkeypatch.setattr("etl.transform.SORT_BATCH_ROWS", batch_rows)
+    customers = [{"customer_id": 1000000 + i} for i in range(1, 6)]
+    interactions = [{"interaction_id": i, "customer_id": 1000000 + (i * 7) % 5 + 1,
+                     "started_at": f"2026-06-{1 + (i * 11) % 28:02d} 10:00:00"} for i in range(1, 41)]
+    raw = write_raw(tmp_path / "raw", customers=customers, interactions=interactions)
+    db, _ = load_dir(raw, tmp_path)
+    stored = db.frame("SELECT customer_id, started_at FROM interactions ORDER BY rowid")
+    assert stored.height == 40
+    assert stored.rows() == sorted(stored.rows())

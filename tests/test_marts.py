@@ -73,10 +73,12 @@ def test_kpi_daily_by_hand(db):
     assert (first["orders"], float(first["net_revenue_try"]), first["new_customers"]) == (1, 100.0, 1)
     assert (second["orders"], second["cancelled_orders"], second["new_customers"]) == (1, 1, 1)
     assert (third["orders"], third["returned_orders"], third["new_customers"]) == (1, 1, 0)
-    assert (first["complaints_due"], first["answered_within_promise"], first["first_response_hours_sum"]) == (1, 1, 10)
-    assert (second["complaints_due"], second["answered_within_promise"], second["first_response_hours_sum"]) == (1, 0, 28)
+    promise = ("complaints_due", "answered_within_promise", "first_response_hours_sum")
+    assert tuple(first[k] for k in promise) == (1, 1, 10)
+    assert tuple(second[k] for k in promise) == (1, 0, 28)
     assert (third["complaints_opened"], third["complaints_due"], third["complaints_answered"]) == (1, 1, 0)
-    assert (first["resolved_first_contact"], second["inbound_with_outcome"], second["resolved_first_contact"]) == (1, 1, 0)
+    assert first["resolved_first_contact"] == 1
+    assert (second["inbound_with_outcome"], second["resolved_first_contact"]) == (1, 0)
     assert (fourth["contacts"], fourth["inbound_contacts"]) == (1, 0)
     assert (third["nps_responses"], third["nps_promoters"], third["nps_detractors"]) == (2, 0, 1)
     assert second["complaints_resolved"] == 1

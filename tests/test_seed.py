@@ -94,9 +94,9 @@ def test_returns_consents_withdrawn_and_defect_complaints_exist(company, small_r
     assert withdrawn > 0
     issues = pl.read_csv(small_raw / "product_issues.csv")
     assert issues["fix_shipped_at"].null_count() >= 1 and issues["fix_shipped_at"].drop_nulls().len() >= 2
-    defect_products = ",".join(str(p) for p in issues["product_id"])
-    complained = company.execute(f"""SELECT count(*) FROM complaints
-        WHERE "Kategori" = 'defective_product' AND "Ürün Kodu" IN ({",".join(f"'{p}'" for p in defect_products.split(","))})""").fetchone()[0]
+    complained = company.execute("""SELECT count(*) FROM complaints
+        WHERE "Kategori" = 'defective_product' AND "Ürün Kodu" IN (SELECT unnest(?))""",
+                                 [[str(p) for p in issues["product_id"]]]).fetchone()[0]
     assert complained > 0
 
 

@@ -49,3 +49,7 @@ LEFT JOIN contacted k USING (customer_id)
 LEFT JOIN complained m USING (customer_id)
 LEFT JOIN answered a USING (customer_id)
 ORDER BY c.customer_id;
+
+-- A caller is looked up by phone or e-mail mid-call: point lookups on an index, not scans.
+CREATE INDEX customer_summary_phone ON customer_summary (phone);
+CREATE INDEX customer_summary_email ON customer_summary (email);

@@ -10,6 +10,7 @@ WITH typed AS (
         TRY_CAST(r.customer_id AS BIGINT) AS customer_id,
         TRY_CAST(r.ordered_at AS TIMESTAMP) AS ordered_at,
         TRY_CAST(r.product_id AS BIGINT) AS product_id,
+        TRY_CAST(r.product_id AS BIGINT) IN (SELECT product_id FROM products) AS known_product,
         nullif(trim(CAST(r.category AS VARCHAR)), '') AS category,
         TRY_CAST(r.quantity AS INTEGER) AS quantity,
         TRY_CAST(r.net_amount_try AS DECIMAL(14, 2)) AS net_amount_try,
@@ -19,7 +20,7 @@ WITH typed AS (
 )
 SELECT
     order_id, customer_id, ordered_at,
-    CASE WHEN product_id IN (SELECT product_id FROM products) THEN product_id END AS product_id,
+    CASE WHEN known_product THEN product_id END AS product_id,
     category,
     CASE WHEN quantity >= 1 THEN quantity END AS quantity,
     net_amount_try,
@@ -35,7 +36,7 @@ SELECT
         problem(implausible_time(ordered_at), 'ordered_at', 'before 2000 or in the future', raw_ordered_at, 'row_rejected'),
         problem(net_amount_try IS NULL OR net_amount_try < 0, 'net_amount_try', 'missing or negative amount', raw_net_amount, 'row_rejected'),
         problem(status IS NULL OR status NOT IN {purchase_statuses}, 'status', 'unknown order status', raw_status, 'row_rejected'),
-        problem(raw_product_id IS NOT NULL AND (product_id IS NULL OR product_id NOT IN (SELECT product_id FROM products)),
+        problem(raw_product_id IS NOT NULL AND NOT coalesce(known_product, false),
                 'product_id', 'unknown product', raw_product_id, 'value_cleared'),
         problem(raw_quantity IS NOT NULL AND (quantity IS NULL OR quantity < 1), 'quantity', 'not a positive whole number', raw_quantity, 'value_cleared'),
         problem(raw_sales_channel IS NOT NULL AND sales_channel NOT IN {sales_channels}, 'sales_channel', 'unknown sales channel', raw_sales_channel, 'value_cleared')
