@@ -25,7 +25,7 @@ def run(db_path: Path, count: int, seed: int = 1) -> dict:
     rng = random.Random(seed)
     picks = db.frame(
         "SELECT customer_id, phone, full_name FROM customers WHERE rowid IN (SELECT unnest(?))",
-        [[rng.randrange(total) for _ in range(count)]])
+        [rng.sample(range(total), min(count, total))])
     timings: dict[str, list[float]] = {"search": [], "profile": [], "alerts": [], "history": [], "whole_page": []}
     for index, row in enumerate(picks.iter_rows(named=True)):
         # Alternate the ways an agent finds a customer: phone, customer number, name.

@@ -39,5 +39,29 @@ else:
             "opened_at": st.column_config.DatetimeColumn("Opened", format="DD.MM.YYYY HH:mm"),
             "profile": st.column_config.LinkColumn("Profile", display_text="Open"),
             "customer_id": st.column_config.NumberColumn("Customer #", format="%d"),
+            "full_name": "Customer", "city": "City", "severity": "Severity", "category": "Cause",
+            "channel": "Came in by", "phone": "Phone", "complaint_id": "Complaint #",
         })
     st.caption(f"Showing the first {candidates.height:,}, most severe and longest waiting first.")
+
+st.subheader("Tell them it is fixed", anchor=False)
+st.caption("Customers who complained about a product defect before its fix shipped. Service "
+           "contacts about the matter they raised; do-not-contact customers are left out.")
+fixed = outreach.fixed_issue_candidates(db)
+if fixed.is_empty():
+    st.info("No customer is waiting to hear about a fixed defect.")
+else:
+    st.metric("Customers to tell", f"{fixed['customer_id'].n_unique():,}")
+    st.dataframe(
+        fixed.with_columns(("customer?customer=" + fixed["customer_id"].cast(str)).alias("profile"))
+        .select("profile", "defect", "fix_shipped_at", "full_name", "customer_id", "city",
+                "preferred_channel", "complained_at", "fix_description"),
+        hide_index=True, use_container_width=True,
+        column_config={
+            "profile": st.column_config.LinkColumn("Profile", display_text="Open"),
+            "defect": "Defect", "fix_shipped_at": st.column_config.DateColumn("Fixed on", format="DD.MM.YYYY"),
+            "full_name": "Customer", "customer_id": st.column_config.NumberColumn("Customer #", format="%d"),
+            "city": "City", "preferred_channel": "Prefers",
+            "complained_at": st.column_config.DatetimeColumn("Complained", format="DD.MM.YYYY"),
+            "fix_description": "What was fixed",
+        })

@@ -80,3 +80,44 @@ def test_history_merges_every_kind_newest_first_and_keeps_text_as_text(db):
     history = customer.recent_history(db, 1000001)
     assert history["kind"].to_list() == ["contact"]
     assert history["detail"][0] == "**bold** <b>x</b>"
+
+
+def test_fixed_defect_candidates_are_those_who_complained_before_the_fix(tmp_path):
+    from crm360.queries import outreach
+
+    products = [{"product_id": 10001, "name": "Nova Kulaklık", "category": "Elektronik", "list_price_try": 100.0},
+                {"product_id": 10002, "name": "Atlas Saat", "category": "Elektronik", "list_price_try": 100.0}]
+    issues = [{"issue_id": 1, "product_id": 10001, "title": "Şarj sorunu", "reported_at": "2026-05-01",
+               "fix_shipped_at": "2026-06-10", "fix_description": "Güncelleme"},
+              {"issue_id": 2, "product_id": 10002, "title": "Batarya", "reported_at": "2026-05-01",
+               "fix_shipped_at": ""}]
+    customers = [{"customer_id": 1000001}, {"customer_id": 1000002}, {"customer_id": 1000003},
+                 {"customer_id": 1000004, "do_not_contact": "true"}]
+    defect = {"category": "defective_product", "status": "resolved"}
+    complaints = [
+        {**defect, "complaint_id": 1, "customer_id": 1000001, "product_id": "10001", "opened_at": "01.06.2026 10:00"},
+        {**defect, "complaint_id": 2, "customer_id": 1000002, "product_id": "10001", "opened_at": "20.06.2026 10:00"},
+        {**defect, "complaint_id": 3, "customer_id": 1000003, "product_id": "10002", "opened_at": "01.06.2026 10:00"},
+        {**defect, "complaint_id": 4, "customer_id": 1000004, "product_id": "10001", "opened_at": "01.06.2026 10:00"},
+    ]
+    raw = write_raw(tmp_path / "raw", customers=customers, products=products, product_issues=issues,
+                    complaints=complaints)
+    db, _ = load_dir(raw, tmp_path)
+    assert outreach.fixed_issue_candidates(db)["customer_id"].to_list() == [1000001]
+
+
+def test_overdue_list_holds_back_do_not_contact_and_waits_for_the_promise(tmp_path):
+    from crm360.queries import outreach
+
+    customers = [{"customer_id": 1000001}, {"customer_id": 1000002, "do_not_contact": "true"}]
+    opened = OPENED.strftime("%d.%m.%Y %H:%M")
+    complaints = [{"complaint_id": 1, "customer_id": 1000001, "opened_at": opened, "status": "open"},
+                  {"complaint_id": 2, "customer_id": 1000002, "opened_at": opened, "status": "open"},
+                  {"complaint_id": 3, "customer_id": 1000001, "opened_at": opened, "status": "in_progress",
+                   "first_response_at": opened}]
+    raw = write_raw(tmp_path / "raw", customers=customers, complaints=complaints)
+    db, _ = load_dir(raw, tmp_path)
+    assert outreach.overdue_complaints(db, OPENED + timedelta(hours=23)).is_empty()
+    late = OPENED + timedelta(hours=25)
+    assert outreach.overdue_complaints(db, late)["complaint_id"].to_list() == [1]
+    assert outreach.overdue_counts(db, late) == {"overdue": 2, "do_not_contact": 1, "listed": 1}

@@ -40,3 +40,23 @@ def overdue_counts(db: Database, now: datetime) -> dict[str, int]:
                 WHERE m.status <> 'resolved' AND m.first_response_at IS NULL
                   AND m.opened_at + INTERVAL {promise} HOUR < ?::TIMESTAMP""", [now])
     return {"overdue": total, "do_not_contact": held_back, "listed": total - held_back}
+
+
+def fixed_issue_candidates(db: Database, limit: int = 500) -> pl.DataFrame:
+    """Customers who complained about a product defect that has since been fixed: tell them.
+
+    The source documents' own example of proactive service. One row per customer and defect,
+    newest fix first; do-not-contact customers are left out.
+    """
+    return db.frame(
+        """SELECT i.title AS defect, i.fix_shipped_at, i.fix_description,
+                  s.customer_id, s.full_name, s.city, s.preferred_channel,
+                  max(c.opened_at) AS complained_at, count(*) AS complaints
+           FROM complaints c
+           JOIN product_issues i ON i.product_id = c.product_id
+           JOIN customer_summary s ON s.customer_id = c.customer_id
+           WHERE c.category = 'defective_product' AND i.fix_shipped_at IS NOT NULL
+             AND c.opened_at < i.fix_shipped_at AND NOT s.do_not_contact
+           GROUP BY ALL
+           ORDER BY i.fix_shipped_at DESC, complained_at DESC
+           LIMIT ?""", [limit])
