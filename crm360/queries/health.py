@@ -14,14 +14,19 @@ def dataset_info(db: Database) -> dict | None:
 def recent_runs(db: Database, limit: int = 20) -> pl.DataFrame:
     """One row per run: when, how long, and the row accounting summed over its files."""
     return db.frame(
-            """SELECT r.run_id, min(r.started_at) AS started_at, max(r.finished_at) AS finished_at,
-                      count(*) AS files, sum(r.rows_read) AS rows_read,
-                      sum(r.rows_loaded) AS rows_loaded, sum(r.rows_duplicate) AS rows_duplicate,
-                      sum(r.rows_rejected) AS rows_rejected, sum(r.values_cleared) AS values_cleared,
-                      any_value(s.seconds) FILTER (WHERE s.stage = 'load') AS load_seconds,
-                      any_value(s.seconds) FILTER (WHERE s.stage = 'marts') AS marts_seconds
-               FROM etl_runs r LEFT JOIN etl_run_stages s USING (run_id)
-               GROUP BY r.run_id ORDER BY started_at DESC LIMIT ?""", [limit])
+        """WITH files AS (
+               SELECT run_id, min(started_at) AS started_at, max(finished_at) AS finished_at,
+                      count(*) AS files, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded,
+                      sum(rows_duplicate) AS rows_duplicate, sum(rows_rejected) AS rows_rejected,
+                      sum(values_cleared) AS values_cleared
+               FROM etl_runs GROUP BY run_id
+           ), stages AS (
+               SELECT run_id, any_value(seconds) FILTER (WHERE stage = 'load') AS load_seconds,
+                      any_value(seconds) FILTER (WHERE stage = 'marts') AS marts_seconds
+               FROM etl_run_stages GROUP BY run_id
+           )
+           SELECT * FROM files LEFT JOIN stages USING (run_id)
+           ORDER BY started_at DESC LIMIT ?""", [limit])
 
 
 def run_files(db: Database, run_id: str) -> pl.DataFrame:
