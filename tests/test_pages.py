@@ -99,3 +99,14 @@ def test_without_a_database_every_page_explains_how_to_create_one(tmp_path, monk
     app = AppTest.from_file(APP, default_timeout=30)
     _open(app, page)
     assert "No database" in _text(app) and "make demo" in _text(app)
+
+
+def test_an_empty_database_file_explains_instead_of_crashing(tmp_path, monkeypatch):
+    import duckdb
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    monkeypatch.setenv("CRM_DB", str(empty))
+    app = AppTest.from_file(APP, default_timeout=30)
+    _open(app, "pages/customer.py")
+    assert "not a loaded CRM database" in _text(app) and "make demo" in _text(app)
