@@ -5,9 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from crm360 import clock, config
 from crm360.store import Database, NoDatabase
+
+
+def _leave_pages_directory_mode() -> None:
+    """Route a deep link through dashboard.py's `st.navigation` on a freshly started server.
+
+    Streamlit treats an app with a `pages/` folder as a folder-of-pages app until some run
+    calls `st.navigation`. If the first visitor after a restart arrives at `/customer` (a
+    telephony screen-pop), Streamlit runs pages/customer.py on its own, and keeps doing so for
+    every later visitor: wrong sidebar, no page config. Clearing the flag and rerunning sends
+    that first run, and all after it, through the entry point.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
 
 
 @st.cache_resource

@@ -143,7 +143,7 @@ def _show_profile(customer_id: int) -> None:
     if history.is_empty():
         st.info("No contacts, orders, complaints or survey answers yet.")
     else:
-        st.dataframe(history, hide_index=True, use_container_width=True,
+        st.dataframe(history, hide_index=True, width="stretch",
                      column_config={"happened_at": st.column_config.DatetimeColumn("When",
                                                                           format="DD.MM.YYYY HH:mm")})
 

@@ -13,11 +13,11 @@ st.caption(f"Serving run {info['run_id']}, loaded {info['loaded_at']:%d %b %Y %H
 
 runs = health.recent_runs(db)
 st.subheader("Runs", anchor=False)
-st.dataframe(runs, hide_index=True, use_container_width=True)
+st.dataframe(runs, hide_index=True, width="stretch")
 
 st.subheader("Files in the serving run", anchor=False)
 files = health.run_files(db, info["run_id"])
-st.dataframe(files, hide_index=True, use_container_width=True, column_config={
+st.dataframe(files, hide_index=True, width="stretch", column_config={
     name: st.column_config.NumberColumn(name.replace("_", " "), help=GLOSSARY[name], format="%d")
     for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_rejected", "values_cleared")
 })
@@ -31,8 +31,8 @@ summary = health.quarantine_summary(db)
 if summary.is_empty():
     st.success("No row was rejected and no value cleared.")
 else:
-    st.dataframe(summary, hide_index=True, use_container_width=True)
+    st.dataframe(summary, hide_index=True, width="stretch")
     chosen = st.selectbox("Show rows from", ["all files", *summary["source_file"].unique().sort()])
     rows = health.quarantine_rows(db, None if chosen == "all files" else chosen)
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"First {rows.height} rows by file and line. Raw values are shown as text.")

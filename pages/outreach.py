@@ -30,7 +30,7 @@ else:
     ).select("profile", "hours_waiting", "severity", "category", "full_name", "customer_id", "city",
              "channel", "opened_at", "phone", "net_revenue_try", "complaint_id")
     st.dataframe(
-        shown, hide_index=True, use_container_width=True,
+        shown, hide_index=True, width="stretch",
         column_config={
             "hours_waiting": st.column_config.NumberColumn("Hours waiting", format="%.0f",
                                                            help=GLOSSARY["hours_waiting"]),
@@ -56,7 +56,7 @@ else:
         fixed.with_columns(("customer?customer=" + fixed["customer_id"].cast(str)).alias("profile"))
         .select("profile", "defect", "fix_shipped_at", "full_name", "customer_id", "city",
                 "preferred_channel", "complained_at", "fix_description"),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
         column_config={
             "profile": st.column_config.LinkColumn("Profile", display_text="Open"),
             "defect": "Defect", "fix_shipped_at": st.column_config.DateColumn("Fixed on", format="DD.MM.YYYY"),

@@ -49,14 +49,14 @@ with left:
     figure = px.bar(monthly, x="month", y="net_revenue_try",
                     labels={"month": "", "net_revenue_try": "Net revenue (TRY)"},
                     title=f"Net revenue per month (last month: to {end:%d.%m})")
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")
 with right:
     by_category = trends.monthly_complaints_by_category(db, start, end)
     figure = px.bar(by_category.with_columns(by_category["category"].str.replace_all("_", " ")),
                     x="month", y="complaints", color="category",
                     labels={"month": "", "complaints": "Complaints opened", "category": "Cause"},
                     title="Complaints per month, by cause")
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")
 
 left, right = st.columns(2)
 with left:
@@ -64,7 +64,7 @@ with left:
                      labels={"month": "", "within_promise_share": "Share answered within 24 h"},
                      title="The 24-hour promise")
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")
 with right:
     shares = monthly.select("month", pl.col("first_contact_resolution").alias("First-contact resolution"),
                             pl.col("csat_share").alias("CSAT (4-5 answers)"))
@@ -73,7 +73,7 @@ with right:
                      labels={"month": "", "value": "Share", "variable": ""})
     figure.update_layout(legend={"orientation": "h", "y": -0.15})
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")
 st.caption("Definitions: " + " · ".join(
     f"{name}: {GLOSSARY[key]}" for name, key in (("24 h share", "within_promise_share"),
                                                  ("FCR", "first_contact_resolution"),

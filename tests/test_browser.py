@@ -31,9 +31,14 @@ def test_agent_types_a_phone_number_and_sees_the_right_customer(served, small_db
         search_and_wait(page, served, typed, name)
 
 
-def test_telephony_deep_link_opens_the_profile(served, small_db):
+def test_telephony_deep_link_as_first_visit_to_a_fresh_server_opens_the_full_app(small_db_path, small_db):
+    """A screen-pop is often the first request after a restart: it must get the real app
+    (navigation, every page), not the lone page file Streamlit would run by itself."""
     name, customer_id = small_db.row("SELECT full_name, customer_id FROM customers ORDER BY customer_id LIMIT 1")
-    with chromium_page() as page:
-        page.goto(f"{served}/customer?customer={customer_id}")
-        page.get_by_role("heading", name=name).first.wait_for(timeout=15_000)
-        assert "Page not found" not in page.content()
+    with running_app(small_db_path) as fresh, chromium_page() as page:
+        for _ in range(2):
+            page.goto(f"{fresh}/customer?customer={customer_id}")
+            page.get_by_role("heading", name=name).first.wait_for(timeout=15_000)
+            page.get_by_role("link", name="Customer lookup").first.wait_for(timeout=15_000)
+            assert page.get_by_role("link", name="Data health").count() == 1
+            assert "Page not found" not in page.content()
