@@ -119,9 +119,15 @@ class Database:
             cursor.close()
 
     def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        """Run one query on a fresh cursor and return its rows as a polars frame."""
+        """Run one query on a fresh cursor and return its rows as a polars frame.
+
+        Rows come back as Python tuples: for the few rows a page shows this is several times
+        faster than an Arrow hand-off, whose cost grows with the number of columns."""
         with self.cursor() as cur:
-            return cur.sql(sql, params=params or []).pl()
+            cur.execute(sql, params or [])
+            columns = [description[0] for description in cur.description]
+            rows = cur.fetchall()
+        return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
 
     def row(self, sql: str, params: list | None = None) -> tuple | None:
         with self.cursor() as cur:

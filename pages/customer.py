@@ -1,4 +1,7 @@
 """Customer lookup, for an agent on a live call. URL: /customer?customer=<id> or ?phone=<number>."""
+from datetime import datetime, time
+
+import plotly.express as px
 import polars as pl
 import streamlit as st
 
@@ -96,22 +99,28 @@ def _show_consent(profile: dict) -> None:
                   icon=":material/check:" if given else ":material/close:")
 
 
-def _show_profile(customer_id: int) -> None:
-    profile = queries.customer_profile(db, customer_id)
-    if profile is None:
-        st.error(f"There is no customer #{customer_id}.")
-        return
+CHANNEL_ICONS = {"phone": "📞", "email": "✉️", "social": "💬", "web_chat": "🌐", "sms": "📱",
+                 "in_person": "🏬", "post": "📮", "online": "🛒", "store": "🏬", "call_centre": "📞"}
+KIND_LABELS = {"contact": "Contacts", "purchase": "Purchases", "return": "Returns",
+               "complaint": "Complaints", "survey": "Survey answers"}
+PAGE_SIZE = 50
+
+
+def _show_header(profile: dict) -> None:
     st.header(ui.plain(profile["full_name"]), anchor=False)
     tenure_days = (now.date() - profile["signup_date"]).days if profile["signup_date"] else None
-    st.text(f"#{profile['customer_id']} · {profile['city'] or 'city unknown'} · "
-            f"customer for {tenure_days // 30 if tenure_days is not None else '?'} months · "
-            f"prefers {profile['preferred_channel'] or '—'} · language "
-            f"{profile['language'] or '—'}")
+    tenure = f"customer for {tenure_days // 30} months" if tenure_days is not None else "tenure unknown"
+    share = profile["value_top_share"]
+    rank = f" · top {max(share, 0.001):.0%} by value" if share is not None and share <= 0.5 else ""
+    st.text(f"#{profile['customer_id']} · {profile['city'] or 'city unknown'} · {tenure} · prefers "
+            f"{profile['preferred_channel'] or '—'} · language {profile['language'] or '—'}{rank}")
     if profile["do_not_contact"]:
         st.error("DO NOT CONTACT — the customer asked not to be contacted for marketing or "
                  "outreach. Serve this call; do not offer campaigns.", icon=":material/block:")
     _show_consent(profile)
 
+
+def _show_alerts(customer_id: int) -> None:
     complaints = queries.open_complaints(db, customer_id, now)
     for row in complaints.iter_rows(named=True):
         label = row["category"].replace("_", " ")
@@ -125,27 +134,121 @@ def _show_profile(customer_id: int) -> None:
         else:
             st.info(f"Open complaint #{row['complaint_id']} ({label}): answered, not resolved; "
                     f"opened {age} ago.", icon=":material/pending:")
+    for row in queries.recent_warnings(db, customer_id, now).iter_rows(named=True):
+        st.warning(f"{row['happened_at']:%d.%m.%Y}: {row['message']}", icon=":material/sentiment_dissatisfied:")
 
+
+def _show_talking_points(customer_id: int) -> None:
+    points = queries.talking_points(db, customer_id, now)
+    if points:
+        st.markdown("**Talking points**")
+        st.markdown("\n".join(f"- {ui.plain(p.text)} · _{p.source} \\#{p.source_id}_" for p in points))
+
+
+def _show_metrics(profile: dict) -> None:
     cols = st.columns(5)
-    cols[0].metric("Net revenue", ui.money(profile["net_revenue_try"]),
-                   help=GLOSSARY["net_revenue"])
+    cols[0].metric("Net revenue", ui.money(profile["net_revenue_try"]), help=GLOSSARY["net_revenue"])
     cols[1].metric("Orders", f"{profile['orders']:,}", help=GLOSSARY["orders"])
     cols[2].metric("Avg order", ui.money(profile["average_order_value_try"]),
                    help=GLOSSARY["average_order_value"])
-    cols[3].metric("Open complaints", profile["open_complaints"],
-                   help=GLOSSARY["open_complaints"])
+    cols[3].metric("Open complaints", profile["open_complaints"], help=GLOSSARY["open_complaints"])
     last = profile["last_contact_at"]
-    cols[4].metric("Last contact", f"{last:%d.%m.%Y}" if last else "—",
-                   help=GLOSSARY["last_contact"])
+    cols[4].metric("Last contact", f"{last:%d.%m.%Y}" if last else "—", help=GLOSSARY["last_contact"])
 
-    st.subheader("Recent history", anchor=False)
-    history = queries.recent_history(db, customer_id, limit=50)
-    if history.is_empty():
-        st.info("No contacts, orders, complaints or survey answers yet.")
-    else:
-        st.dataframe(history, hide_index=True, width="stretch",
-                     column_config={"happened_at": st.column_config.DatetimeColumn("When",
-                                                                          format="DD.MM.YYYY HH:mm")})
+
+def _show_timeline(customer_id: int) -> None:
+    left, middle, right = st.columns([2, 2, 2])
+    kinds = left.multiselect("Kinds", list(KIND_LABELS), default=list(KIND_LABELS),
+                             format_func=KIND_LABELS.get, key=f"kinds-{customer_id}")
+    channels = middle.multiselect("Channels (all when empty)", list(CHANNEL_ICONS),
+                                  key=f"channels-{customer_id}")
+    period = right.date_input("Between", value=(), format="DD.MM.YYYY", key=f"period-{customer_id}")
+    start = datetime.combine(period[0], time.min) if len(period) >= 1 else None
+    end = datetime.combine(period[1], time.max) if len(period) == 2 else None
+    filters = {"kinds": tuple(kinds), "channels": tuple(channels), "start": start, "end": end}
+    total = queries.timeline_size(db, customer_id, **filters)
+    if total == 0:
+        st.info("Nothing matches these filters.")
+        return
+    pages = -(-total // PAGE_SIZE)
+    page = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1,
+                           key=f"page-{customer_id}-{hash(str(filters))}")
+    events = queries.customer_timeline(db, customer_id, **filters, limit=PAGE_SIZE,
+                                       offset=(page - 1) * PAGE_SIZE)
+    shown = events.with_columns(
+        events["channel"].replace_strict(CHANNEL_ICONS, default="•").alias("icon"))
+    st.caption(f"Events {(page - 1) * PAGE_SIZE + 1:,}-{min(page * PAGE_SIZE, total):,} of {total:,}, newest first.")
+    st.dataframe(shown.select("happened_at", "icon", "kind", "channel", "summary", "detail"),
+                 hide_index=True, width="stretch",
+                 column_config={"happened_at": st.column_config.DatetimeColumn("When", format="DD.MM.YYYY HH:mm"),
+                                "icon": st.column_config.TextColumn("", width="small")})
+
+
+def _show_purchases(customer_id: int) -> None:
+    totals = queries.purchase_totals(db, customer_id)
+    cols = st.columns(4)
+    cols[0].metric("Completed orders", f"{totals['completed']:,}", help=GLOSSARY["orders"])
+    cols[1].metric("Net revenue", ui.money(totals["net_revenue_try"]), help=GLOSSARY["net_revenue"])
+    cols[2].metric("Returned", f"{totals['returned']:,}", help="Orders returned; their value is not revenue.")
+    cols[3].metric("Cancelled", f"{totals['cancelled']:,}")
+    spend = queries.monthly_spend(db, customer_id)
+    if not spend.is_empty():
+        figure = px.bar(spend, x="month", y="net_revenue_try", title="Spend per month (completed orders)",
+                        labels={"month": "", "net_revenue_try": "Net revenue (TRY)"})
+        st.plotly_chart(figure, width="stretch")
+
+
+def _show_complaints(customer_id: int) -> None:
+    complaints = queries.complaint_history(db, customer_id)
+    if complaints.is_empty():
+        st.info("No complaints.")
+        return
+    st.dataframe(complaints, hide_index=True, width="stretch", column_config={
+        "opened_at": st.column_config.DatetimeColumn("Opened", format="DD.MM.YYYY HH:mm"),
+        "response_hours": st.column_config.NumberColumn("First answer (h)", help=GLOSSARY["promise"]),
+        "resolution_hours": st.column_config.NumberColumn("Resolved after (h)"),
+    })
+
+
+def _show_channels(customer_id: int) -> None:
+    channels = queries.contacts_by_channel(db, customer_id)
+    if channels.is_empty():
+        st.info("No contacts yet.")
+        return
+    st.dataframe(channels, hide_index=True, width="stretch", column_config={
+        "last_contact_at": st.column_config.DatetimeColumn("Last", format="DD.MM.YYYY HH:mm")})
+
+
+def _show_satisfaction(customer_id: int) -> None:
+    answers = queries.satisfaction_history(db, customer_id)
+    if answers.is_empty():
+        st.info("No CSAT or NPS answers yet.")
+        return
+    figure = px.scatter(answers, x="answered_at", y="score", color="measure", title="Answers over time",
+                        labels={"answered_at": "", "score": "Score", "measure": ""})
+    st.plotly_chart(figure, width="stretch")
+
+
+def _show_profile(customer_id: int) -> None:
+    profile = queries.customer_profile(db, customer_id)
+    if profile is None:
+        st.error(f"There is no customer #{customer_id}.")
+        return
+    _show_header(profile)
+    _show_alerts(customer_id)
+    _show_talking_points(customer_id)
+    _show_metrics(profile)
+    tabs = st.tabs(["Timeline", "Purchases", "Complaints", "Contacts by channel", "Satisfaction"])
+    with tabs[0]:
+        _show_timeline(customer_id)
+    with tabs[1]:
+        _show_purchases(customer_id)
+    with tabs[2]:
+        _show_complaints(customer_id)
+    with tabs[3]:
+        _show_channels(customer_id)
+    with tabs[4]:
+        _show_satisfaction(customer_id)
 
 
 selected = _resolve_customer()

@@ -76,10 +76,10 @@ def test_complaint_unanswered_for_23_hours_is_due_in_1_hour(db):
     assert row["promise_state"] == "due" and row["hours_to_deadline"] == pytest.approx(1.0)
 
 
-def test_history_merges_every_kind_newest_first_and_keeps_text_as_text(db):
-    history = customer.recent_history(db, 1000001)
-    assert history["kind"].to_list() == ["contact"]
-    assert history["detail"][0] == "**bold** <b>x</b>"
+def test_timeline_keeps_customer_text_as_text(db):
+    timeline = customer.customer_timeline(db, 1000001)
+    assert timeline["kind"].to_list() == ["contact"]
+    assert timeline["detail"][0] == "**bold** <b>x</b>"
 
 
 def test_fixed_defect_candidates_are_those_who_complained_before_the_fix(tmp_path):

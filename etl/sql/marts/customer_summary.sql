@@ -2,6 +2,8 @@
 -- what is still open. Every page reads a customer's headline numbers from here.
 --   orders / net_revenue_try: completed orders only (returns and cancellations removed).
 --   open complaint: status is not 'resolved'; its age runs from opened_at to data_as_of.
+--   value_top_share: the share of customers with at least this net revenue (0.03 = top 3%).
+--   usual_days_between_orders: (last - first purchase) / (orders - 1), for two or more orders.
 CREATE OR REPLACE TABLE customer_summary AS
 WITH bought AS (
     SELECT customer_id,
@@ -29,7 +31,8 @@ WITH bought AS (
 SELECT
     c.customer_id, c.full_name, c.name_key, c.email, c.phone, c.city, c.birth_date,
     c.signup_date, c.preferred_channel, c.language,
-    c.consent_email, c.consent_sms, c.consent_phone, c.do_not_contact,
+    c.consent_email, c.consent_email_at, c.consent_sms, c.consent_sms_at, c.consent_phone,
+    c.consent_phone_at, c.do_not_contact, c.do_not_contact_at,
     coalesce(b.orders, 0) AS orders,
     coalesce(b.net_revenue_try, 0) AS net_revenue_try,
     coalesce(b.returned_orders, 0) AS returned_orders,
@@ -42,7 +45,11 @@ SELECT
     m.oldest_open_complaint_at,
     date_diff('hour', m.oldest_open_complaint_at, (SELECT data_as_of FROM dataset_info))
         AS oldest_open_complaint_age_hours,
-    a.last_nps_score, a.last_nps_at
+    a.last_nps_score, a.last_nps_at,
+    CASE WHEN b.orders > 0 THEN 1 - percent_rank() OVER (ORDER BY coalesce(b.net_revenue_try, 0)) END
+        AS value_top_share,
+    CASE WHEN b.orders > 1 THEN date_diff('hour', b.first_purchase_at, b.last_purchase_at) / 24.0 / (b.orders - 1) END
+        AS usual_days_between_orders
 FROM customers c
 LEFT JOIN bought b USING (customer_id)
 LEFT JOIN contacted k USING (customer_id)
@@ -50,6 +57,3 @@ LEFT JOIN complained m USING (customer_id)
 LEFT JOIN answered a USING (customer_id)
 ORDER BY c.customer_id;
 
--- A caller is looked up by phone or e-mail mid-call: point lookups on an index, not scans.
-CREATE INDEX customer_summary_phone ON customer_summary (phone);
-CREATE INDEX customer_summary_email ON customer_summary (email);

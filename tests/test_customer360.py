@@ -1,0 +1,133 @@
+"""The agent's view of one customer: alerts, talking points, the timeline and the tabs, on a
+hand-built customer whose every number is known."""
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from crm360.queries import customer
+from tests.conftest import load_dir
+from tests.rawfiles import write_raw
+
+NOW = datetime(2026, 6, 30, 12, 0)  # the newest event below, so the data clock reads this
+CID, OTHER = 1000001, 1000002
+
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _tr(moment: datetime) -> str:
+    return moment.strftime("%d.%m.%Y %H:%M")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("c360")
+    customers = [{"customer_id": CID, "full_name": "Ayşe Yılmaz", "birth_date": "1980-07-03",
+                  "signup_date": "2024-01-01"},
+                 {"customer_id": OTHER, "full_name": "Mehmet Öz", "birth_date": "1990-01-01"}]
+    # 120 contacts, one a day, the newest 20 days before NOW; one bad CSAT 10 days ago, one 40.
+    interactions = [{"interaction_id": i, "customer_id": CID, "started_at": _ts(NOW - timedelta(days=20 + i)),
+                     "channel": "phone" if i % 2 else "email", "topic": "order_status"} for i in range(1, 121)]
+    interactions += [{"interaction_id": 500, "customer_id": CID, "started_at": _ts(NOW - timedelta(days=10)),
+                      "channel": "web_chat", "csat": "1", "topic": "billing"},
+                     {"interaction_id": 501, "customer_id": CID, "started_at": _ts(NOW - timedelta(days=40)),
+                      "channel": "web_chat", "csat": "2", "topic": "billing"},
+                     {"interaction_id": 502, "customer_id": OTHER, "started_at": _ts(NOW)}]
+    # Orders every 10 days until 100 days ago (so the customer has gone quiet), one return.
+    purchases = [{"order_id": i, "customer_id": CID, "ordered_at": _ts(NOW - timedelta(days=100 + 10 * i)),
+                  "net_amount_try": 1000.0} for i in range(10)]
+    purchases += [{"order_id": 50, "customer_id": CID, "ordered_at": _ts(NOW - timedelta(days=5)),
+                   "net_amount_try": 250.0, "status": "returned"},
+                  {"order_id": 51, "customer_id": OTHER, "ordered_at": _ts(NOW - timedelta(days=3)),
+                   "net_amount_try": 10.0}]
+    complaints = [
+        {"complaint_id": 1, "customer_id": CID, "opened_at": _tr(NOW - timedelta(days=2)), "channel": "phone",
+         "category": "late_delivery", "status": "open"},
+        {"complaint_id": 2, "customer_id": CID, "opened_at": _tr(datetime(2026, 5, 1, 10)),
+         "first_response_at": _tr(datetime(2026, 5, 1, 14)), "resolved_at": _tr(datetime(2026, 5, 3, 10)),
+         "category": "defective_product", "product_id": "10001", "status": "resolved"},
+    ]
+    issues = [{"issue_id": 1, "product_id": 10001, "title": "Nova Kulaklık: Şarj sorunu",
+               "reported_at": "2026-04-01", "fix_shipped_at": "2026-06-01", "fix_description": "Güncelleme"}]
+    surveys = [{"survey_id": 1, "customer_id": CID, "responded_at": _ts(NOW - timedelta(days=3)), "nps_score": 4,
+                "touchpoint": "delivery"}]
+    raw = write_raw(tmp / "raw", customers=customers, interactions=interactions, purchases=purchases,
+                    complaints=complaints, product_issues=issues, surveys=surveys)
+    database, _ = load_dir(raw, tmp)
+    assert database.row("SELECT data_as_of FROM dataset_info")[0] == NOW
+    return database
+
+
+def test_timeline_pages_through_everything_with_no_cap(db):
+    total = customer.timeline_size(db, CID)
+    # 122 contacts + 11 orders + complaint events (1 opened; 1 opened/answered/resolved) + 1 survey
+    assert total == 122 + 11 + 4 + 1
+    pages = [customer.customer_timeline(db, CID, limit=50, offset=o) for o in range(0, total, 50)]
+    assert [p.height for p in pages] == [50, 50, total - 100]
+    moments = [m for p in pages for m in p["happened_at"].to_list()]
+    assert moments == sorted(moments, reverse=True)
+    keys = {(s, i) for p in pages for s, i in zip(p["source"], p["source_id"], strict=True)}
+    assert len(keys) == total - 2  # the resolved complaint appears three times (opened, answered, resolved)
+
+
+def test_timeline_filters_by_kind_channel_and_dates(db):
+    assert customer.timeline_size(db, CID, kinds=("return",)) == 1
+    assert customer.timeline_size(db, CID, kinds=("purchase",)) == 10
+    assert customer.timeline_size(db, CID, kinds=("contact",), channels=("web_chat",)) == 2
+    recent = customer.customer_timeline(db, CID, start=NOW - timedelta(days=6), end=NOW)
+    assert set(recent["kind"]) == {"return", "complaint", "survey"}
+    steps = customer.customer_timeline(db, CID, kinds=("complaint",))["summary"].to_list()
+    assert steps == ["late delivery — opened", "defective product — resolved",
+                     "defective product — answered", "defective product — opened"]
+
+
+def test_recent_warnings_cover_bad_csat_detractors_and_returns_of_the_last_30_days(db):
+    warnings = customer.recent_warnings(db, CID, NOW)
+    assert warnings["kind"].to_list() == ["detractor", "return", "bad_csat"]
+    assert warnings["source_id"].to_list() == [1, 50, 500]  # the 40-day-old CSAT is left out
+    assert customer.recent_warnings(db, OTHER, NOW).is_empty()
+
+
+def test_talking_points_are_generated_and_traceable(db):
+    points = {p.text: (p.source, p.source_id) for p in customer.talking_points(db, CID, NOW)}
+    assert points["Called 2 days ago about late delivery; still open, not yet answered"] == ("complaints", 1)
+    fixed = [t for t in points if t.startswith("Complained about the Nova Kulaklık defect")]
+    assert fixed and "fixed since 01.06.2026: tell them" in fixed[0] and points[fixed[0]] == ("complaints", 2)
+    assert points["Birthday this week (03.07, turns 46)"] == ("customers", CID)
+    assert "Last bought 100 days ago; usually every 10 days" in points
+    assert any(t.startswith("Top 5% customer by value") for t in points)
+
+
+def test_no_talking_points_for_an_unknown_customer(db):
+    assert customer.talking_points(db, 42, NOW) == []
+
+
+def test_tabs_totals_response_times_channels_and_satisfaction(db):
+    totals = customer.purchase_totals(db, CID)
+    assert (totals["completed"], totals["returned"], totals["net_revenue_try"]) == (10, 1, 10_000.0)
+    assert customer.monthly_spend(db, CID)["net_revenue_try"].sum() == 10_000.0
+    history = customer.complaint_history(db, CID)
+    resolved = history.filter(history["complaint_id"] == 2).row(0, named=True)
+    assert (resolved["response_hours"], resolved["resolution_hours"]) == (4.0, 48.0)
+    channels = {r["channel"]: r["contacts"] for r in customer.contacts_by_channel(db, CID).iter_rows(named=True)}
+    assert channels == {"phone": 60, "email": 60, "web_chat": 2}
+    answers = customer.satisfaction_history(db, CID)
+    assert sorted(answers["measure"].to_list()) == ["CSAT (1-5)", "CSAT (1-5)", "NPS (0-10)"]
+
+
+@pytest.mark.parametrize("typed", ["ayse yilmas", "aysee yilmaz", "yılmz ayşe"])
+def test_one_typo_on_a_longer_word_is_tolerated(db, typed):
+    assert customer.search_customers(db, typed).matches["customer_id"].to_list() == [CID]
+
+
+def test_typos_on_short_words_are_not_guessed(db):
+    assert customer.search_customers(db, "mehmat oz").matches.is_empty() is False  # mehmet: 6 letters
+    assert customer.search_customers(db, "ozz").matches.is_empty()
+
+
+def test_header_profile_has_value_rank_and_consent_dates(db):
+    profile = customer.customer_profile(db, CID)
+    assert profile["value_top_share"] == pytest.approx(0.0)  # the highest of two buyers
+    assert profile["usual_days_between_orders"] == pytest.approx(10.0)
+    assert profile["consent_email_at"] == date(2024, 1, 10)
