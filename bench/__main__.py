@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--reuse-raw", action="store_true", help="skip the seed if files exist")
+    parser.add_argument("--browser-lookups", type=int, default=20,
+                        help="searches timed in headless Chromium, Enter to name on screen (0: skip)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
 
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     results["load_vs_copy"] = results["etl"]["load_seconds"] / results["baseline_copy"]["seconds"]
     seconds, peak, out = run_measured([py, "-m", "bench.lookups", str(db), str(args.lookups)])
     results["lookups"] = {**json.loads(out), "peak_bytes": peak}
+    if args.browser_lookups:
+        _, _, out = run_measured([py, "-m", "bench.browser", str(db), str(args.browser_lookups)])
+        results["browser"] = json.loads(out)
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +136,12 @@ def table(results: dict) -> str:
     for name, stats in look["queries"].items():
         lines.append(f"{name:<14}{stats['p50_ms']:>10.1f}{stats['p95_ms']:>10.1f}{stats['max_ms']:>10.1f}")
     lines.append(f"peak memory of the lookup process: {look['peak_bytes'] / gib:.2f} GiB")
+    browser = results.get("browser")
+    if browser and "skipped" in browser:
+        lines.append(f"browser lookups skipped: {browser['skipped']}")
+    elif browser:
+        lines.append(f"browser, Enter to name on screen ({browser['count']} searches): p50 {browser['p50_s']:.2f} s, "
+                     f"p95 {browser['p95_s']:.2f} s, max {browser['max_s']:.2f} s")
     return "\n".join(lines)
 
 

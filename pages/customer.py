@@ -1,4 +1,5 @@
 """Customer lookup, for an agent on a live call. URL: /customer?customer=<id> or ?phone=<number>."""
+import math
 from datetime import datetime, time
 
 import plotly.express as px
@@ -111,7 +112,7 @@ def _show_header(profile: dict) -> None:
     tenure_days = (now.date() - profile["signup_date"]).days if profile["signup_date"] else None
     tenure = f"customer for {tenure_days // 30} months" if tenure_days is not None else "tenure unknown"
     share = profile["value_top_share"]
-    rank = f" · top {max(share, 0.001):.0%} by value" if share is not None and share <= 0.5 else ""
+    rank = f" · top {max(1, math.ceil(share * 100))}% by value" if share is not None and share <= 0.5 else ""
     st.text(f"#{profile['customer_id']} · {profile['city'] or 'city unknown'} · {tenure} · prefers "
             f"{profile['preferred_channel'] or '—'} · language {profile['language'] or '—'}{rank}")
     if profile["do_not_contact"]:
