@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from crm360 import clock
+from crm360 import record as views
 from crm360.queries import customer
 from crm360.store import Database
 
@@ -26,11 +27,16 @@ def run(db_path: Path, count: int, seed: int = 1) -> dict:
     picks = db.frame(
         "SELECT customer_id, phone, full_name FROM customers WHERE rowid IN (SELECT unnest(?))",
         [rng.sample(range(total), min(count, total))])
+    loaded: dict[int, views.CustomerRecord] = {}
+
+    def fetch(cid: int) -> None:
+        loaded[cid] = customer.load_customer(db, cid)
+
     steps = {
-        "header": lambda cid: customer.customer_profile(db, cid),
-        "alerts": lambda cid: (customer.open_complaints(db, cid, now), customer.recent_warnings(db, cid, now)),
-        "talking_points": lambda cid: customer.talking_points(db, cid, now),
-        "timeline_page": lambda cid: customer.customer_timeline(db, cid, limit=50),
+        "fetch_rows": fetch,
+        "alerts": lambda cid: (views.open_complaints(loaded[cid], now), views.recent_warnings(loaded[cid], now)),
+        "talking_points": lambda cid: views.talking_points(loaded[cid], now),
+        "timeline_page": lambda cid: views.timeline(loaded[cid]).slice(0, 50),
     }
     timings: dict[str, list[float]] = {name: [] for name in ("search", *steps, "whole_page")}
     for index, row in enumerate(picks.iter_rows(named=True)):

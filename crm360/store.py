@@ -77,6 +77,23 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+_POLARS_TYPES = {
+    "BOOLEAN": pl.Boolean, "TINYINT": pl.Int8, "SMALLINT": pl.Int16, "INTEGER": pl.Int32, "BIGINT": pl.Int64,
+    "HUGEINT": pl.Int64, "UTINYINT": pl.UInt8, "USMALLINT": pl.UInt16, "UINTEGER": pl.UInt32,
+    "UBIGINT": pl.UInt64, "FLOAT": pl.Float32, "DOUBLE": pl.Float64, "DATE": pl.Date,
+    "TIMESTAMP": pl.Datetime("us"), "VARCHAR": pl.String,
+}
+
+
+def _polars_type(duckdb_type: str) -> pl.DataType | None:
+    """The polars type for a DuckDB result column, so that an empty result keeps its types.
+    Money is DECIMAL in the tables and a float on a page; a sum of counts (HUGEINT in DuckDB)
+    fits 64 bits and charts cannot draw 128-bit integers; unknown types are inferred."""
+    if duckdb_type.startswith("DECIMAL"):
+        return pl.Float64
+    return _POLARS_TYPES.get(duckdb_type)
+
+
 class NoDatabase(RuntimeError):
     """Raised when nothing has been published at the configured path yet."""
 
@@ -125,9 +142,9 @@ class Database:
         faster than an Arrow hand-off, whose cost grows with the number of columns."""
         with self.cursor() as cur:
             cur.execute(sql, params or [])
-            columns = [description[0] for description in cur.description]
+            schema = {name: _polars_type(str(kind)) for name, kind, *_ in cur.description}
             rows = cur.fetchall()
-        return pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+        return pl.DataFrame(rows, schema=schema, orient="row", strict=False)
 
     def row(self, sql: str, params: list | None = None) -> tuple | None:
         with self.cursor() as cur:

@@ -6,6 +6,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
+from crm360 import record as views
 from crm360 import ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import customer as queries
@@ -121,8 +122,8 @@ def _show_header(profile: dict) -> None:
     _show_consent(profile)
 
 
-def _show_alerts(customer_id: int) -> None:
-    complaints = queries.open_complaints(db, customer_id, now)
+def _show_alerts(record: views.CustomerRecord) -> None:
+    complaints = views.open_complaints(record, now)
     for row in complaints.iter_rows(named=True):
         label = row["category"].replace("_", " ")
         age = ui.hours(row["age_hours"])
@@ -135,12 +136,12 @@ def _show_alerts(customer_id: int) -> None:
         else:
             st.info(f"Open complaint #{row['complaint_id']} ({label}): answered, not resolved; "
                     f"opened {age} ago.", icon=":material/pending:")
-    for row in queries.recent_warnings(db, customer_id, now).iter_rows(named=True):
+    for row in views.recent_warnings(record, now).iter_rows(named=True):
         st.warning(f"{row['happened_at']:%d.%m.%Y}: {row['message']}", icon=":material/sentiment_dissatisfied:")
 
 
-def _show_talking_points(customer_id: int) -> None:
-    points = queries.talking_points(db, customer_id, now)
+def _show_talking_points(record: views.CustomerRecord) -> None:
+    points = views.talking_points(record, now)
     if points:
         st.markdown("**Talking points**")
         st.markdown("\n".join(f"- {ui.plain(p.text)} · _{p.source} \\#{p.source_id}_" for p in points))
@@ -157,7 +158,8 @@ def _show_metrics(profile: dict) -> None:
     cols[4].metric("Last contact", f"{last:%d.%m.%Y}" if last else "—", help=GLOSSARY["last_contact"])
 
 
-def _show_timeline(customer_id: int) -> None:
+def _show_timeline(record: views.CustomerRecord) -> None:
+    customer_id = record.customer_id
     left, middle, right = st.columns([2, 2, 2])
     kinds = left.multiselect("Kinds", list(KIND_LABELS), default=list(KIND_LABELS),
                              format_func=KIND_LABELS.get, key=f"kinds-{customer_id}")
@@ -167,15 +169,15 @@ def _show_timeline(customer_id: int) -> None:
     start = datetime.combine(period[0], time.min) if len(period) >= 1 else None
     end = datetime.combine(period[1], time.max) if len(period) == 2 else None
     filters = {"kinds": tuple(kinds), "channels": tuple(channels), "start": start, "end": end}
-    total = queries.timeline_size(db, customer_id, **filters)
+    events = views.timeline(record, **filters)
+    total = events.height
     if total == 0:
         st.info("Nothing matches these filters.")
         return
     pages = -(-total // PAGE_SIZE)
     page = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1,
                            key=f"page-{customer_id}-{hash(str(filters))}")
-    events = queries.customer_timeline(db, customer_id, **filters, limit=PAGE_SIZE,
-                                       offset=(page - 1) * PAGE_SIZE)
+    events = events.slice((page - 1) * PAGE_SIZE, PAGE_SIZE)
     shown = events.with_columns(
         events["channel"].replace_strict(CHANNEL_ICONS, default="•").alias("icon"))
     st.caption(f"Events {(page - 1) * PAGE_SIZE + 1:,}-{min(page * PAGE_SIZE, total):,} of {total:,}, newest first.")
@@ -185,22 +187,22 @@ def _show_timeline(customer_id: int) -> None:
                                 "icon": st.column_config.TextColumn("", width="small")})
 
 
-def _show_purchases(customer_id: int) -> None:
-    totals = queries.purchase_totals(db, customer_id)
+def _show_purchases(record: views.CustomerRecord) -> None:
+    totals = views.purchase_totals(record)
     cols = st.columns(4)
     cols[0].metric("Completed orders", f"{totals['completed']:,}", help=GLOSSARY["orders"])
     cols[1].metric("Net revenue", ui.money(totals["net_revenue_try"]), help=GLOSSARY["net_revenue"])
     cols[2].metric("Returned", f"{totals['returned']:,}", help="Orders returned; their value is not revenue.")
     cols[3].metric("Cancelled", f"{totals['cancelled']:,}")
-    spend = queries.monthly_spend(db, customer_id)
+    spend = views.monthly_spend(record)
     if not spend.is_empty():
         figure = px.bar(spend, x="month", y="net_revenue_try", title="Spend per month (completed orders)",
                         labels={"month": "", "net_revenue_try": "Net revenue (TRY)"})
         st.plotly_chart(figure, width="stretch")
 
 
-def _show_complaints(customer_id: int) -> None:
-    complaints = queries.complaint_history(db, customer_id)
+def _show_complaints(record: views.CustomerRecord) -> None:
+    complaints = views.complaint_history(record)
     if complaints.is_empty():
         st.info("No complaints.")
         return
@@ -211,8 +213,8 @@ def _show_complaints(customer_id: int) -> None:
     })
 
 
-def _show_channels(customer_id: int) -> None:
-    channels = queries.contacts_by_channel(db, customer_id)
+def _show_channels(record: views.CustomerRecord) -> None:
+    channels = views.contacts_by_channel(record)
     if channels.is_empty():
         st.info("No contacts yet.")
         return
@@ -220,8 +222,8 @@ def _show_channels(customer_id: int) -> None:
         "last_contact_at": st.column_config.DatetimeColumn("Last", format="DD.MM.YYYY HH:mm")})
 
 
-def _show_satisfaction(customer_id: int) -> None:
-    answers = queries.satisfaction_history(db, customer_id)
+def _show_satisfaction(record: views.CustomerRecord) -> None:
+    answers = views.satisfaction_history(record)
     if answers.is_empty():
         st.info("No CSAT or NPS answers yet.")
         return
@@ -231,25 +233,25 @@ def _show_satisfaction(customer_id: int) -> None:
 
 
 def _show_profile(customer_id: int) -> None:
-    profile = queries.customer_profile(db, customer_id)
-    if profile is None:
+    record = queries.load_customer(db, customer_id)
+    if record is None:
         st.error(f"There is no customer #{customer_id}.")
         return
-    _show_header(profile)
-    _show_alerts(customer_id)
-    _show_talking_points(customer_id)
-    _show_metrics(profile)
+    _show_header(record.profile)
+    _show_alerts(record)
+    _show_talking_points(record)
+    _show_metrics(record.profile)
     tabs = st.tabs(["Timeline", "Purchases", "Complaints", "Contacts by channel", "Satisfaction"])
     with tabs[0]:
-        _show_timeline(customer_id)
+        _show_timeline(record)
     with tabs[1]:
-        _show_purchases(customer_id)
+        _show_purchases(record)
     with tabs[2]:
-        _show_complaints(customer_id)
+        _show_complaints(record)
     with tabs[3]:
-        _show_channels(customer_id)
+        _show_channels(record)
     with tabs[4]:
-        _show_satisfaction(customer_id)
+        _show_satisfaction(record)
 
 
 selected = _resolve_customer()

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from crm360 import record as views
 from crm360.queries import customer
 from tests.conftest import load_dir
 from tests.rawfiles import write_raw
@@ -59,11 +60,17 @@ def db(tmp_path_factory):
     return database
 
 
-def test_timeline_pages_through_everything_with_no_cap(db):
-    total = customer.timeline_size(db, CID)
+@pytest.fixture(scope="module")
+def rec(db):
+    return customer.load_customer(db, CID)
+
+
+def test_timeline_pages_through_everything_with_no_cap(rec):
+    everything = views.timeline(rec)
+    total = everything.height
     # 122 contacts + 11 orders + complaint events (1 opened; 1 opened/answered/resolved) + 1 survey
     assert total == 122 + 11 + 4 + 1
-    pages = [customer.customer_timeline(db, CID, limit=50, offset=o) for o in range(0, total, 50)]
+    pages = [everything.slice(o, 50) for o in range(0, total, 50)]
     assert [p.height for p in pages] == [50, 50, total - 100]
     moments = [m for p in pages for m in p["happened_at"].to_list()]
     assert moments == sorted(moments, reverse=True)
@@ -71,26 +78,26 @@ def test_timeline_pages_through_everything_with_no_cap(db):
     assert len(keys) == total - 2  # the resolved complaint appears three times (opened, answered, resolved)
 
 
-def test_timeline_filters_by_kind_channel_and_dates(db):
-    assert customer.timeline_size(db, CID, kinds=("return",)) == 1
-    assert customer.timeline_size(db, CID, kinds=("purchase",)) == 10
-    assert customer.timeline_size(db, CID, kinds=("contact",), channels=("web_chat",)) == 2
-    recent = customer.customer_timeline(db, CID, start=NOW - timedelta(days=6), end=NOW)
+def test_timeline_filters_by_kind_channel_and_dates(rec):
+    assert views.timeline(rec, kinds=("return",)).height == 1
+    assert views.timeline(rec, kinds=("purchase",)).height == 10
+    assert views.timeline(rec, kinds=("contact",), channels=("web_chat",)).height == 2
+    recent = views.timeline(rec, start=NOW - timedelta(days=6), end=NOW)
     assert set(recent["kind"]) == {"return", "complaint", "survey"}
-    steps = customer.customer_timeline(db, CID, kinds=("complaint",))["summary"].to_list()
+    steps = views.timeline(rec, kinds=("complaint",))["summary"].to_list()
     assert steps == ["late delivery — opened", "defective product — resolved",
                      "defective product — answered", "defective product — opened"]
 
 
-def test_recent_warnings_cover_bad_csat_detractors_and_returns_of_the_last_30_days(db):
-    warnings = customer.recent_warnings(db, CID, NOW)
+def test_recent_warnings_cover_bad_csat_detractors_and_returns_of_the_last_30_days(db, rec):
+    warnings = views.recent_warnings(rec, NOW)
     assert warnings["kind"].to_list() == ["detractor", "return", "bad_csat"]
     assert warnings["source_id"].to_list() == [1, 50, 500]  # the 40-day-old CSAT is left out
-    assert customer.recent_warnings(db, OTHER, NOW).is_empty()
+    assert views.recent_warnings(customer.load_customer(db, OTHER), NOW).is_empty()
 
 
-def test_talking_points_are_generated_and_traceable(db):
-    points = {p.text: (p.source, p.source_id) for p in customer.talking_points(db, CID, NOW)}
+def test_talking_points_are_generated_and_traceable(rec):
+    points = {p.text: (p.source, p.source_id) for p in views.talking_points(rec, NOW)}
     assert points["Called 2 days ago about late delivery; still open, not yet answered"] == ("complaints", 1)
     fixed = [t for t in points if t.startswith("Complained about the Nova Kulaklık defect")]
     assert fixed and "fixed since 01.06.2026: tell them" in fixed[0] and points[fixed[0]] == ("complaints", 2)
@@ -99,20 +106,20 @@ def test_talking_points_are_generated_and_traceable(db):
     assert any(t.startswith("Top 5% customer by value") for t in points)
 
 
-def test_no_talking_points_for_an_unknown_customer(db):
-    assert customer.talking_points(db, 42, NOW) == []
+def test_an_unknown_customer_has_no_record(db):
+    assert customer.load_customer(db, 42) is None
 
 
-def test_tabs_totals_response_times_channels_and_satisfaction(db):
-    totals = customer.purchase_totals(db, CID)
+def test_tabs_totals_response_times_channels_and_satisfaction(rec):
+    totals = views.purchase_totals(rec)
     assert (totals["completed"], totals["returned"], totals["net_revenue_try"]) == (10, 1, 10_000.0)
-    assert customer.monthly_spend(db, CID)["net_revenue_try"].sum() == 10_000.0
-    history = customer.complaint_history(db, CID)
+    assert views.monthly_spend(rec)["net_revenue_try"].sum() == 10_000.0
+    history = views.complaint_history(rec)
     resolved = history.filter(history["complaint_id"] == 2).row(0, named=True)
     assert (resolved["response_hours"], resolved["resolution_hours"]) == (4.0, 48.0)
-    channels = {r["channel"]: r["contacts"] for r in customer.contacts_by_channel(db, CID).iter_rows(named=True)}
+    channels = {r["channel"]: r["contacts"] for r in views.contacts_by_channel(rec).iter_rows(named=True)}
     assert channels == {"phone": 60, "email": 60, "web_chat": 2}
-    answers = customer.satisfaction_history(db, CID)
+    answers = views.satisfaction_history(rec)
     assert sorted(answers["measure"].to_list()) == ["CSAT (1-5)", "CSAT (1-5)", "NPS (0-10)"]
 
 

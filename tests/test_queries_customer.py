@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from crm360 import record as views
 from crm360.queries import customer
 from tests.conftest import load_dir
 from tests.rawfiles import write_raw
@@ -67,17 +68,19 @@ def test_unknown_customer_has_no_profile(db):
 
 
 def test_complaint_unanswered_for_25_hours_is_breached(db):
-    row = customer.open_complaints(db, 1000002, OPENED + timedelta(hours=25)).row(0, named=True)
+    record = customer.load_customer(db, 1000002)
+    row = views.open_complaints(record, OPENED + timedelta(hours=25)).row(0, named=True)
     assert row["promise_state"] == "breached"
 
 
 def test_complaint_unanswered_for_23_hours_is_due_in_1_hour(db):
-    row = customer.open_complaints(db, 1000002, OPENED + timedelta(hours=23)).row(0, named=True)
+    record = customer.load_customer(db, 1000002)
+    row = views.open_complaints(record, OPENED + timedelta(hours=23)).row(0, named=True)
     assert row["promise_state"] == "due" and row["hours_to_deadline"] == pytest.approx(1.0)
 
 
 def test_timeline_keeps_customer_text_as_text(db):
-    timeline = customer.customer_timeline(db, 1000001)
+    timeline = views.timeline(customer.load_customer(db, 1000001))
     assert timeline["kind"].to_list() == ["contact"]
     assert timeline["detail"][0] == "**bold** <b>x</b>"
 

@@ -1,0 +1,241 @@
+"""One customer's rows, fetched once per lookup, and everything the agent page derives from them.
+
+A mid-call lookup needs a dozen views of the same few hundred rows (alerts, talking points, a
+timeline page, the tabs). Asking DuckDB a dozen planned queries costs more than the data: each
+complex query spends milliseconds in the planner. So the page fetches the customer's rows from
+each table once, by an indexed equality on customer_id (see `crm360.queries.customer`), and the
+functions here derive each view with polars on those rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from crm360 import config
+
+ALERT_WINDOW_DAYS = 30  # "recent" for a bad answer or a return: what an agent should mention
+TIMELINE_KINDS = ("contact", "purchase", "return", "complaint", "survey")
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    profile: dict
+    interactions: pl.DataFrame
+    purchases: pl.DataFrame    # with the product's name
+    complaints: pl.DataFrame   # with the product's name and its latest fixed defect, if any
+    surveys: pl.DataFrame
+
+    @property
+    def customer_id(self) -> int:
+        return self.profile["customer_id"]
+
+
+def open_complaints(record: CustomerRecord, now: datetime) -> pl.DataFrame:
+    """Open complaints, oldest first, with their age and the 24-hour promise state."""
+    promise = config.RESPONSE_PROMISE_HOURS
+    age = (pl.lit(now) - pl.col("opened_at")).dt.total_minutes() / 60.0
+    return (
+        record.complaints.filter(pl.col("status") != "resolved")
+        .sort("opened_at")
+        .with_columns(age.alias("age_hours"))
+        .with_columns(
+            pl.when(pl.col("first_response_at").is_not_null()).then(pl.lit("answered"))
+            .when(pl.col("age_hours") > promise).then(pl.lit("breached"))
+            .otherwise(pl.lit("due")).alias("promise_state"),
+            (promise - pl.col("age_hours")).alias("hours_to_deadline"),
+        )
+    )
+
+
+def recent_warnings(record: CustomerRecord, now: datetime) -> pl.DataFrame:
+    """Bad CSAT (1-2) or NPS detractor (0-6) answers and returns in the last 30 days, newest
+    first, each with the table and id it came from."""
+    bad_csat = record.interactions.filter(pl.col("csat") <= 2).select(
+        pl.col("started_at").alias("happened_at"), pl.lit("bad_csat").alias("kind"),
+        pl.lit("interactions").alias("source"), pl.col("interaction_id").alias("source_id"),
+        pl.format("Rated a {} contact {}/5 ({})", "channel", "csat", pl.col("topic").fill_null("")).alias("message"))
+    detractors = record.surveys.filter(pl.col("nps_score") <= 6).select(
+        pl.col("responded_at").alias("happened_at"), pl.lit("detractor").alias("kind"),
+        pl.lit("survey_responses").alias("source"), pl.col("survey_id").alias("source_id"),
+        pl.format("NPS {}/10 after {}", "nps_score", pl.col("touchpoint").str.replace_all("_", " ")).alias("message"))
+    returns = record.purchases.filter(pl.col("status") == "returned").select(
+        pl.col("ordered_at").alias("happened_at"), pl.lit("return").alias("kind"),
+        pl.lit("purchases").alias("source"), pl.col("order_id").alias("source_id"),
+        pl.format("Returned {} ({} TRY)", pl.coalesce("product", "category", pl.lit("an order")),
+                  pl.col("net_amount_try").round(2)).alias("message"))
+    since = now - timedelta(days=ALERT_WINDOW_DAYS)
+    return (pl.concat([bad_csat, detractors, returns], how="vertical_relaxed")
+            .filter((pl.col("happened_at") > since) & (pl.col("happened_at") <= now))
+            .sort("happened_at", descending=True))
+
+
+def timeline(record: CustomerRecord, *, kinds: tuple[str, ...] = TIMELINE_KINDS, channels: tuple[str, ...] = (),
+             start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
+    """Everything that happened to the customer, newest first, filtered; page it with `slice`."""
+    complaint_steps = [
+        record.complaints.select(pl.col(moment).alias("happened_at"), "channel", "category", "complaint_id",
+                                 pl.lit(step).alias("step"), pl.col(detail).alias("detail") if detail
+                                 else pl.lit(None, dtype=pl.String).alias("detail"))
+        for moment, step, detail in (("opened_at", "opened", "description"),
+                                     ("first_response_at", "answered", None),
+                                     ("resolved_at", "resolved", "resolution"))
+    ]
+    complaints = pl.concat(complaint_steps).filter(pl.col("happened_at").is_not_null()).select(
+        "happened_at", pl.lit("complaint").alias("kind"), "channel",
+        pl.format("{} — {}", pl.col("category").str.replace_all("_", " "), "step").alias("summary"),
+        "detail", pl.lit("complaints").alias("source"), pl.col("complaint_id").alias("source_id"))
+    contacts = record.interactions.select(
+        pl.col("started_at").alias("happened_at"), pl.lit("contact").alias("kind"), "channel",
+        pl.format("{} ({})", pl.col("topic").fill_null("contact").str.replace_all("_", " "),
+                  pl.col("direction").fill_null("?")).alias("summary"),
+        pl.col("notes").alias("detail"), pl.lit("interactions").alias("source"),
+        pl.col("interaction_id").alias("source_id"))
+    orders = record.purchases.select(
+        pl.col("ordered_at").alias("happened_at"),
+        pl.when(pl.col("status") == "returned").then(pl.lit("return")).otherwise(pl.lit("purchase")).alias("kind"),
+        pl.col("sales_channel").alias("channel"),
+        pl.format("{} × {} — {}", pl.coalesce("product", "category", pl.lit("order")),
+                  pl.col("quantity").fill_null(1), "status").alias("summary"),
+        pl.format("{} TRY", pl.col("net_amount_try").round(2)).alias("detail"),
+        pl.lit("purchases").alias("source"), pl.col("order_id").alias("source_id"))
+    answers = record.surveys.select(
+        pl.col("responded_at").alias("happened_at"), pl.lit("survey").alias("kind"),
+        pl.col("touchpoint").alias("channel"), pl.format("NPS {}/10", "nps_score").alias("summary"),
+        pl.col("comment").alias("detail"), pl.lit("survey_responses").alias("source"),
+        pl.col("survey_id").alias("source_id"))
+    events = pl.concat([contacts, orders, complaints, answers], how="vertical_relaxed")
+    condition = pl.col("kind").is_in(list(kinds))
+    if channels:
+        condition &= pl.col("channel").is_in(list(channels))
+    if start is not None:
+        condition &= pl.col("happened_at") >= start
+    if end is not None:
+        condition &= pl.col("happened_at") <= end
+    return events.filter(condition).sort(["happened_at", "source", "source_id"], descending=[True, False, False])
+
+
+@dataclass(frozen=True)
+class TalkingPoint:
+    text: str
+    source: str       # the table the point comes from
+    source_id: int    # the row in it, so an agent (or a test) can trace the point
+
+
+def talking_points(record: CustomerRecord, now: datetime) -> list[TalkingPoint]:
+    """Things worth saying on this call, each traceable to the rows behind it."""
+    return (_complaint_points(record, now) + _fixed_defect_points(record) + _value_points(record.profile)
+            + _rhythm_points(record.profile, now) + _birthday_points(record.profile, now))
+
+
+def _days_ago(moment: datetime, now: datetime) -> str:
+    days = (now - moment).days
+    return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+_VERBS = {"phone": "Called", "email": "Wrote", "post": "Wrote", "in_person": "Came in", "social": "Posted",
+          "web_chat": "Chatted", "sms": "Texted"}
+
+
+def _complaint_points(record: CustomerRecord, now: datetime) -> list[TalkingPoint]:
+    rows = record.complaints.filter(pl.col("status") != "resolved").sort("opened_at", descending=True)
+    return [TalkingPoint(
+        f"{_VERBS.get(r['channel'], 'Got in touch')} {_days_ago(r['opened_at'], now)} about "
+        f"{r['category'].replace('_', ' ')}{' (' + r['product'] + ')' if r['product'] else ''}; "
+        f"{'still open, not yet answered' if r['status'] == 'open' else 'answered, not resolved yet'}",
+        "complaints", r["complaint_id"]) for r in rows.iter_rows(named=True)]
+
+
+def _fixed_defect_points(record: CustomerRecord) -> list[TalkingPoint]:
+    rows = (record.complaints
+            .filter((pl.col("category") == "defective_product") & pl.col("fix_shipped_at").is_not_null()
+                    & (pl.col("opened_at").dt.date() < pl.col("fix_shipped_at")))
+            .group_by("product", "issue_title", "fix_shipped_at").agg(pl.col("complaint_id").max())
+            .sort("fix_shipped_at", descending=True))
+    return [TalkingPoint(
+        f"Complained about the {r['product']} defect ({r['issue_title'].split(': ', 1)[-1]}), fixed since "
+        f"{r['fix_shipped_at']:%d.%m.%Y}: tell them", "complaints", r["complaint_id"])
+        for r in rows.iter_rows(named=True)]
+
+
+def _value_points(profile: dict) -> list[TalkingPoint]:
+    share = profile["value_top_share"]
+    if share is None or share > 0.2:
+        return []
+    band = "5%" if share <= 0.05 else "20%"
+    return [TalkingPoint(f"Top {band} customer by value (₺{profile['net_revenue_try']:,.0f} so far, "
+                         f"{profile['orders']} orders)", "customer_summary", profile["customer_id"])]
+
+
+def _rhythm_points(profile: dict, now: datetime) -> list[TalkingPoint]:
+    usual, last = profile["usual_days_between_orders"], profile["last_purchase_at"]
+    if usual is None or last is None or profile["orders"] < 3:
+        return []
+    quiet = (now - last).days
+    if quiet <= 2 * max(usual, 7):
+        return []
+    return [TalkingPoint(f"Last bought {quiet} days ago; usually every {usual:.0f} days",
+                         "customer_summary", profile["customer_id"])]
+
+
+def _birthday_points(profile: dict, now: datetime) -> list[TalkingPoint]:
+    born = profile["birth_date"]
+    if born is None:
+        return []
+    for year in (now.year, now.year + 1):
+        try:
+            birthday = born.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            birthday = born.replace(year=year, day=28)
+        if 0 <= (birthday - now.date()).days < 7:
+            return [TalkingPoint(f"Birthday this week ({birthday:%d.%m}, turns {year - born.year})",
+                                 "customers", profile["customer_id"])]
+    return []
+
+
+def purchase_totals(record: CustomerRecord) -> dict:
+    """Orders and money by status; the purchases tab's headline."""
+    orders = record.purchases
+    def money(status: str) -> float:
+        return float(orders.filter(pl.col("status") == status)["net_amount_try"].sum() or 0.0)
+    counts = {status: orders.filter(pl.col("status") == status).height for status in config.PURCHASE_STATUSES}
+    return {**counts, "net_revenue_try": money("completed"), "returned_try": money("returned")}
+
+
+def monthly_spend(record: CustomerRecord) -> pl.DataFrame:
+    """Net revenue of completed orders per month, for the spend-over-time chart."""
+    return (record.purchases.filter(pl.col("status") == "completed")
+            .group_by(pl.col("ordered_at").dt.truncate("1mo").dt.date().alias("month"))
+            .agg(pl.col("net_amount_try").sum().alias("net_revenue_try"), pl.len().alias("orders")).sort("month"))
+
+
+def complaint_history(record: CustomerRecord) -> pl.DataFrame:
+    """Every complaint with its first-response and resolution times in hours."""
+    def hours(column: str) -> pl.Expr:
+        return ((pl.col(column) - pl.col("opened_at")).dt.total_minutes() / 60.0).round(1)
+    return record.complaints.sort("opened_at", descending=True).select(
+        "complaint_id", "opened_at", "channel", pl.col("category").str.replace_all("_", " "), "severity", "status",
+        "product", hours("first_response_at").alias("response_hours"),
+        hours("resolved_at").alias("resolution_hours"), "satisfaction_after", "resolution")
+
+
+def contacts_by_channel(record: CustomerRecord) -> pl.DataFrame:
+    """Per channel: how often, inbound and outbound, resolved at first contact, the last time."""
+    return (record.interactions.group_by("channel").agg(
+        pl.len().alias("contacts"),
+        (pl.col("direction") == "inbound").sum().alias("inbound"),
+        (pl.col("direction") == "outbound").sum().alias("outbound"),
+        pl.col("resolved_on_first_contact").sum().alias("resolved_first_contact"),
+        pl.col("started_at").max().alias("last_contact_at"),
+    ).sort(["contacts", "channel"], descending=[True, False]))
+
+
+def satisfaction_history(record: CustomerRecord) -> pl.DataFrame:
+    """Every CSAT (1-5) and NPS (0-10) answer over time, for the satisfaction chart."""
+    csat = record.interactions.filter(pl.col("csat").is_not_null()).select(
+        pl.col("started_at").alias("answered_at"), pl.lit("CSAT (1-5)").alias("measure"),
+        pl.col("csat").cast(pl.Int64).alias("score"))
+    nps = record.surveys.select(pl.col("responded_at").alias("answered_at"), pl.lit("NPS (0-10)").alias("measure"),
+                                pl.col("nps_score").cast(pl.Int64).alias("score"))
+    return pl.concat([csat, nps]).sort("answered_at")
