@@ -3,7 +3,6 @@ is published only once complete. A run that fails leaves the published database 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import blake3
 import duckdb
 
 from crm360 import config, store
@@ -35,7 +35,7 @@ class FileReport:
     source: Source
     counts: FileCounts
     bytes: int
-    sha256: str
+    checksum: str
     seconds: float
 
 
@@ -86,7 +86,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         con.execute("SET VARIABLE run_id = ?", [report.run_id])
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            digests = {s.file: hasher.submit(_sha256, params.raw_dir / s.file) for s in SOURCES
+            digests = {s.file: hasher.submit(_checksum, params.raw_dir / s.file) for s in SOURCES
                        if (params.raw_dir / s.file).is_file()}
             load_started = time.perf_counter()
             for source in SOURCES:
@@ -142,7 +142,7 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
     con.execute("""
         CREATE TABLE etl_runs (
             run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, source_file VARCHAR,
-            entity VARCHAR, bytes BIGINT, sha256 VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
+            entity VARCHAR, bytes BIGINT, checksum VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
             rows_duplicate BIGINT, rows_rejected BIGINT, values_cleared BIGINT, seconds DOUBLE)
     """)
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
@@ -150,7 +150,7 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
     finished = datetime.now().replace(microsecond=0)
     con.executemany(
         "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.sha256,
+        [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.checksum,
           f.counts.rows_read, f.counts.rows_loaded, f.counts.rows_duplicate,
           f.counts.rows_rejected, f.counts.values_cleared, f.seconds) for f in report.files],
     )
@@ -179,12 +179,14 @@ def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
         con.execute("DETACH previous")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _checksum(path: Path) -> str:
+    """BLAKE3 of the file: a cryptographic checksum at about twice SHA-256's speed, which
+    matters when it runs beside the load on a 2-core machine."""
+    digest = blake3.blake3(max_threads=1)
     with open(path, "rb") as handle:
-        while chunk := handle.read(4 * 1024 * 1024):
+        while chunk := handle.read(8 * 1024 * 1024):
             digest.update(chunk)
-    return digest.hexdigest()
+    return "blake3:" + digest.hexdigest()
 
 
 class _exclusive_run:

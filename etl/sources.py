@@ -19,7 +19,10 @@ class Source:
     # Columns the CSV reader types itself (canonical name -> DuckDB type). Typing in the reader
     # is several times faster than casting text in SQL; a value that does not parse makes the
     # reader reject the row, with its line and the column, which is what a missing key or
-    # timestamp deserves anyway. Lenient fields stay text and are checked in the staging model.
+    # timestamp deserves anyway. Numbers are typed too: a CSAT of "abc" rejects its row rather than
+    # clearing the value (a CSAT of 7 is still cleared by the staging model's range check), the
+    # price of loading 30 M contacts within twice the time of a plain copy. Flags, codes and
+    # dates in Turkish formats stay text and are checked in the staging model.
     reader_types: dict[str, str] = field(default_factory=dict)
     timestamp_format: str | None = None
 
@@ -47,7 +50,8 @@ SOURCES: tuple[Source, ...] = (
            _same("interaction_id", "customer_id", "started_at", "channel", "direction", "topic",
                  "agent_id", "duration_seconds", "resolved_on_first_contact", "csat", "notes"),
            ("interaction_id",), order_by=("customer_id", "started_at"),
-           reader_types={"interaction_id": "BIGINT", "customer_id": "BIGINT", "started_at": "TIMESTAMP"}),
+           reader_types={"interaction_id": "BIGINT", "customer_id": "BIGINT", "started_at": "TIMESTAMP",
+                         "duration_seconds": "INTEGER", "csat": "INTEGER"}),
     Source("purchases", "purchases.parquet", "parquet",
            _same("order_id", "customer_id", "ordered_at", "product_id", "category", "quantity",
                  "net_amount_try", "sales_channel", "status"),

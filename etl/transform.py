@@ -183,7 +183,7 @@ def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
 
 # Rows sorted in one go: beyond this a sort of wide rows spills to disk on a machine of our
 # size, so larger tables are sorted in customer ranges and appended in order.
-SORT_BATCH_ROWS = 6_000_000
+SORT_BATCH_ROWS = 10_000_000
 
 
 def _core_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:

@@ -28,7 +28,7 @@ def test_clean_rows_load_and_counts_reconcile(tmp_path):
         assert file_report.counts.reconciles
     row = _counts(db, "customers.csv")
     assert (row["rows_read"], row["rows_loaded"], row["rows_rejected"]) == (2, 2, 0)
-    assert len(row["sha256"]) == 64
+    assert row["checksum"].startswith("blake3:") and len(row["checksum"]) == 7 + 64
 
 
 def test_bad_rows_are_quarantined_with_line_field_and_reason(tmp_path):
@@ -181,3 +181,15 @@ def test_fact_tables_are_clustered_by_customer_and_time_whether_sorted_at_once_o
     stored = db.frame("SELECT customer_id, started_at FROM interactions ORDER BY rowid")
     assert stored.height == 40
     assert stored.rows() == sorted(stored.rows())
+
+
+def test_a_contact_whose_csat_or_duration_is_not_a_number_is_rejected_with_its_column(tmp_path):
+    interactions = [{"interaction_id": 1, "customer_id": 1000001, "csat": "abc"},
+                    {"interaction_id": 2, "customer_id": 1000001, "duration_seconds": "12s"},
+                    *({"interaction_id": i, "customer_id": 1000001} for i in range(3, 60))]
+    raw = write_raw(tmp_path / "raw", customers=CUSTOMERS, interactions=interactions)
+    db, _ = load_dir(raw, tmp_path)
+    quarantined = _quarantine(db, "interactions.csv")
+    assert quarantined.select("line_number", "field", "action").rows() == [
+        (2, "csat", "row_rejected"), (3, "duration_seconds", "row_rejected")]
+    assert "not a valid value" in quarantined["reason"][0]
