@@ -160,7 +160,9 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
 
 
 def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
-    """Earlier runs' records come along, so the data-health page shows the history."""
+    """Earlier runs' records come along, so the data-health page shows the history. Only the
+    columns both versions share are copied: a run of a newer release must not fail on an older
+    database's bookkeeping, and history is never a reason to fail a load."""
     previous = store.current_version(db_path)
     if previous is None:
         return
@@ -170,11 +172,14 @@ def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
         return  # an unreadable old version must not block a new load
     try:
         for table in ("etl_runs", "etl_run_stages"):
-            exists = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
-                "AND table_name = ?", [table]).fetchone()[0]
-            if exists:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM previous.{table}")
+            shared = [row[0] for row in con.execute(
+                """SELECT n.column_name FROM duckdb_columns() n JOIN duckdb_columns() o USING (column_name)
+                   WHERE n.database_name = current_database() AND n.table_name = $1
+                     AND o.database_name = 'previous' AND o.table_name = $1
+                   ORDER BY n.column_index""", [table]).fetchall()]
+            if shared:
+                columns = ", ".join(f'"{name}"' for name in shared)
+                con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous.{table}")
     finally:
         con.execute("DETACH previous")
 

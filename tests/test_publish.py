@@ -109,3 +109,18 @@ def test_etl_killed_midway_leaves_the_published_database_serving_and_the_next_ru
     run_etl(LoadParams(raw_dir=large, db_path=db_path))
     assert Database(db_path).row("SELECT count(*) FROM customers")[0] == 6000
     assert not list(db_path.parent.glob("*.building*"))
+
+
+def test_history_from_an_older_database_with_other_columns_is_carried_not_fatal(tmp_path):
+    db_path = tmp_path / "db" / "crm.duckdb"
+    raw = _raw(tmp_path, 100)
+    run_etl(LoadParams(raw_dir=raw, db_path=db_path))
+    # Simulate a database written by an older release: a renamed bookkeeping column.
+    old = current_version(db_path)
+    con = duckdb.connect(str(old))
+    con.execute("ALTER TABLE etl_runs RENAME COLUMN checksum TO sha256")
+    con.close()
+    run_etl(LoadParams(raw_dir=raw, db_path=db_path))
+    db = Database(db_path)
+    assert db.row("SELECT count(DISTINCT run_id) FROM etl_runs")[0] == 2
+    assert db.row("SELECT count(*) FROM etl_runs WHERE checksum IS NULL")[0] == 8  # the old run's files
