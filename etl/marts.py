@@ -13,7 +13,7 @@ from crm360.geography import PROVINCES
 from etl.transform import render_sql
 
 MARTS = ("dataset_info", "customer_summary", "kpi_daily", "complaints_daily", "provinces",
-         "lookup_indexes")
+         "customer_name_tokens", "lookup_indexes")
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, float]:

@@ -82,26 +82,37 @@ def _search_name(db: Database, query: str, limit: int) -> pl.DataFrame:
     return _name_matches(db, words, limit, tolerate_typos=True)
 
 
+def _prefix_bounds(word: str) -> tuple[str, str]:
+    """The range of words starting with `word`: word <= token < word with its last letter + 1."""
+    return word, word[:-1] + chr(ord(word[-1]) + 1)
+
+
 def _name_matches(db: Database, words: list[str], limit: int, tolerate_typos: bool) -> pl.DataFrame:
-    """Every typed word must be part of the folded name, in any order ("ayse yil" finds
-    "Ayşe Yılmaz"); with `tolerate_typos`, a long word may instead be one edit away from a
-    whole word of the name. Whole-name and word-start matches rank first."""
-    conditions, condition_params = [], []
-    for word in words:
+    """Customers whose name has, for every typed word, a word starting with it ("ayse yil" finds
+    "Ayşe Yılmaz"), in any order; with `tolerate_typos`, a word of 5+ letters may instead be one
+    edit away from a whole word of the name. Whole-name matches rank first, then recent contact.
+
+    The longest word drives the read (it is usually the rarest); the others filter its rows."""
+    def word_filter(word: str) -> tuple[str, list]:
+        low, high = _prefix_bounds(word)
         if tolerate_typos and len(word) >= TYPO_MIN_LENGTH:
-            conditions.append("len(list_filter(string_split(name_key, ' '), lambda t: "
-                              "damerau_levenshtein(t, ?) <= 1 OR starts_with(t, ?))) > 0")
-            condition_params += [word, word]
-        else:
-            conditions.append("contains(name_key, ?)")
-            condition_params.append(word)
-    word_starts = " + ".join("(starts_with(name_key, ?) OR contains(name_key, ?))::INT" for _ in words)
-    start_params = [part for word in words for part in (word, " " + word)]
+            return ("token IN (SELECT token FROM customer_name_words WHERE damerau_levenshtein(token, ?) <= 1"
+                    " OR (token >= ? AND token < ?))", [word, low, high])
+        return "token >= ? AND token < ?", [low, high]
+
+    ordered = sorted(words, key=len, reverse=True)
+    driving, params = word_filter(ordered[0])
+    conditions = [driving]
+    for word in ordered[1:]:
+        condition, values = word_filter(word)
+        conditions.append(f"customer_id IN (SELECT customer_id FROM customer_name_tokens WHERE {condition})")
+        params += values
     return db.frame(
-        f"""SELECT {SEARCH_COLUMNS} FROM customer_summary
-            WHERE {" AND ".join(conditions)}
-            ORDER BY (name_key = ?) DESC, {word_starts} DESC, last_contact_at DESC NULLS LAST, customer_id
-            LIMIT ?""", [*condition_params, " ".join(words), *start_params, limit])
+        f"""SELECT {SEARCH_COLUMNS} FROM (
+                SELECT DISTINCT ON (customer_id) {SEARCH_COLUMNS}, name_key
+                FROM customer_name_tokens WHERE {" AND ".join(conditions)})
+            ORDER BY (name_key = ?) DESC, last_contact_at DESC NULLS LAST, customer_id
+            LIMIT ?""", [*params, " ".join(words), limit])
 
 
 def customer_profile(db: Database, customer_id: int) -> dict | None:
