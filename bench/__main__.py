@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse-raw", action="store_true", help="skip the seed if files exist")
     parser.add_argument("--browser-lookups", type=int, default=20,
                         help="searches timed in headless Chromium, Enter to name on screen (0: skip)")
+    parser.add_argument("--no-unclustered-baseline", dest="unclustered_baseline", action="store_false",
+                        help="skip the lookups on a copy with scattered fact tables")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
 
@@ -88,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     results["load_vs_copy"] = results["etl"]["load_seconds"] / results["baseline_copy"]["seconds"]
     seconds, peak, out = run_measured([py, "-m", "bench.lookups", str(db), str(args.lookups)])
     results["lookups"] = {**json.loads(out), "peak_bytes": peak}
+    if args.unclustered_baseline:
+        scattered = db.parent.parent / f"unclustered-{args.customers}" / "crm.duckdb"
+        seconds, _, _ = run_measured([py, "-m", "bench.unclustered", str(db), str(scattered)])
+        _, _, out = run_measured([py, "-m", "bench.lookups", str(scattered), str(args.lookups)])
+        results["lookups_unclustered"] = {**json.loads(out), "copy_seconds": seconds}
     if args.browser_lookups:
         _, _, out = run_measured([py, "-m", "bench.browser", str(db), str(args.browser_lookups)])
         results["browser"] = json.loads(out)
@@ -136,6 +143,11 @@ def table(results: dict) -> str:
     for name, stats in look["queries"].items():
         lines.append(f"{name:<14}{stats['p50_ms']:>10.1f}{stats['p95_ms']:>10.1f}{stats['max_ms']:>10.1f}")
     lines.append(f"peak memory of the lookup process: {look['peak_bytes'] / gib:.2f} GiB")
+    if "lookups_unclustered" in results:
+        base = results["lookups_unclustered"]["queries"]
+        lines.append("baseline: same lookups on a copy with scattered fact tables (same indexes):")
+        for name, stats in base.items():
+            lines.append(f"{name:<14}{stats['p50_ms']:>10.1f}{stats['p95_ms']:>10.1f}{stats['max_ms']:>10.1f}")
     browser = results.get("browser")
     if browser and "skipped" in browser:
         lines.append(f"browser lookups skipped: {browser['skipped']}")
