@@ -201,12 +201,15 @@ def _show_purchases(record: views.CustomerRecord) -> None:
         st.plotly_chart(figure, width="stretch")
 
 
+def _table_or_note(frame: pl.DataFrame, empty_note: str, column_config: dict) -> None:
+    if frame.is_empty():
+        st.info(empty_note)
+    else:
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config)
+
+
 def _show_complaints(record: views.CustomerRecord) -> None:
-    complaints = views.complaint_history(record)
-    if complaints.is_empty():
-        st.info("No complaints.")
-        return
-    st.dataframe(complaints, hide_index=True, width="stretch", column_config={
+    _table_or_note(views.complaint_history(record), "No complaints.", {
         "opened_at": st.column_config.DatetimeColumn("Opened", format="DD.MM.YYYY HH:mm"),
         "response_hours": st.column_config.NumberColumn("First answer (h)", help=GLOSSARY["promise"]),
         "resolution_hours": st.column_config.NumberColumn("Resolved after (h)"),
@@ -214,11 +217,7 @@ def _show_complaints(record: views.CustomerRecord) -> None:
 
 
 def _show_channels(record: views.CustomerRecord) -> None:
-    channels = views.contacts_by_channel(record)
-    if channels.is_empty():
-        st.info("No contacts yet.")
-        return
-    st.dataframe(channels, hide_index=True, width="stretch", column_config={
+    _table_or_note(views.contacts_by_channel(record), "No contacts yet.", {
         "last_contact_at": st.column_config.DatetimeColumn("Last", format="DD.MM.YYYY HH:mm")})
 
 
