@@ -156,18 +156,3 @@ class Database:
                 self._connection.close()
             self._connection = None
             self._version = None
-
-
-class InMemoryDatabase(Database):
-    """A `Database` over an existing connection: for fixtures built in code."""
-
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        super().__init__(Path(":memory:"))
-        self._memory = connection
-
-    @property
-    def version(self) -> Path | None:
-        return Path(":memory:")
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        return self._memory
