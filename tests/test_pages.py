@@ -110,3 +110,18 @@ def test_an_empty_database_file_explains_instead_of_crashing(tmp_path, monkeypat
     app = AppTest.from_file(APP, default_timeout=30)
     _open(app, "pages/customer.py")
     assert "not a loaded CRM database" in _text(app) and "make demo" in _text(app)
+
+
+def test_customer_timeline_filters_and_paging_rerun_without_errors(app, small_db):
+    customer_id = small_db.row("SELECT customer_id FROM customer_summary ORDER BY contacts DESC LIMIT 1")[0]
+    _open(app, "pages/customer.py", customer=str(customer_id))
+    assert [t.label for t in app.tabs] == ["Timeline", "Purchases", "Complaints", "Contacts by channel",
+                                            "Satisfaction"]
+    assert any("newest first" in c.value for c in app.caption)
+    app.number_input[0].set_value(2).run()
+    assert not app.exception
+    assert any(c.value.startswith("Events 51-") for c in app.caption)
+    app.multiselect[0].set_value(["complaint"]).run()
+    assert not app.exception
+    app.multiselect[1].set_value(["phone"]).run()
+    assert not app.exception
