@@ -49,6 +49,14 @@ def _reset_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
                 "column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
 
 
+def _reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+    """read_csv options that store unreadable lines in `rejects_<entity>`; the reader creates
+    that table itself, so the empty placeholder made by `_reset_rejects` goes first."""
+    con.execute(f"DROP TABLE IF EXISTS rejects_{source.entity}")
+    return (f"store_rejects = true, rejects_table = 'rejects_{source.entity}', "
+            f"rejects_scan = '_reject_scans_{source.entity}'")
+
+
 def _check_columns(source: Source, found: list[str], path: Path) -> None:
     missing = [
         header for header, column in source.columns.items()
@@ -80,7 +88,6 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) ->
     found = _csv_header(source, path)
     _check_columns(source, found, path)
     delimiter = source.delimiter.replace("'", "''")
-    scan = f"_reject_scans_{source.entity}"
     types = {header: source.reader_types.get(column, "VARCHAR") for header, column in source.columns.items()}
     columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in found) + "}"
     options = (
@@ -88,11 +95,8 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) ->
         f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
         f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}"
     )
-    rejects = (f"store_rejects = true, rejects_table = 'rejects_{source.entity}', "
-               f"rejects_scan = '{scan}'")
-    con.execute(f"DROP TABLE IF EXISTS rejects_{source.entity}")
     return (f"(SELECT false AS _malformed, {_select_list(source, found)} "
-            f"FROM read_csv({_literal(path)}, {options}, {rejects}))")
+            f"FROM read_csv({_literal(path)}, {options}, {_reader_rejects(con, source)}))")
 
 
 def _quote_name(name: str) -> str:
@@ -113,8 +117,6 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
     paths = ", ".join(f"'$.{header}'" for header in source.columns)
     fields = ", ".join(f"_values[{index}] AS {column}"
                        for index, column in enumerate(source.columns.values(), start=1))
-    rejects = f"rejects_{source.entity}"
-    con.execute(f"DROP TABLE IF EXISTS {rejects}")
     return (
         f"(SELECT _malformed, {fields} FROM ("
         f" SELECT _malformed, CASE WHEN NOT _malformed THEN json_extract_string(line, [{paths}]) END AS _values"
@@ -122,8 +124,7 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
         f"  SELECT line, line IS NULL OR NOT json_valid(line) AS _malformed"
         f"  FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
         f"       delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
-        f"       buffer_size = {4 * MAX_LINE_BYTES}, store_rejects = true,"
-        f"       rejects_table = '{rejects}', rejects_scan = '_reject_scans_{source.entity}'))))"
+        f"       buffer_size = {4 * MAX_LINE_BYTES}, {_reader_rejects(con, source)}))))"
     )
 
 

@@ -41,4 +41,17 @@ CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS
     ts < TIMESTAMP '{earliest}' OR ts > getvariable('load_time') + INTERVAL 1 DAY;
 
 -- Bytes first (cheap, and never fewer than characters), characters only for long values.
+-- A fact row must name a customer we know: missing and unknown are one check with two reasons.
+-- (The parameter is not called customer_id: a macro would substitute it inside the subquery.)
+CREATE OR REPLACE TEMP MACRO customer_problem(named_customer, raw_value) AS
+    problem(named_customer IS NULL OR named_customer NOT IN (SELECT customer_id FROM customers), 'customer_id',
+            CASE WHEN named_customer IS NULL THEN 'missing or not a whole number' ELSE 'unknown customer' END,
+            raw_value, 'row_rejected');
+
+-- An event must have a moment that can be true.
+CREATE OR REPLACE TEMP MACRO event_time_problem(ts, field_name, missing_reason, raw_value) AS
+    problem(ts IS NULL OR implausible_time(ts), field_name,
+            CASE WHEN ts IS NULL THEN missing_reason ELSE 'before 2000 or in the future' END,
+            raw_value, 'row_rejected');
+
 CREATE OR REPLACE TEMP MACRO too_long(x) AS strlen(x) > {max_text} AND length(x) > {max_text};

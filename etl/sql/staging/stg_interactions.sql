@@ -33,11 +33,8 @@ SELECT
     list_filter([
         problem(_malformed, 'record', 'not a valid record', NULL, 'row_rejected'),
         problem(interaction_id IS NULL, 'interaction_id', 'missing or not a whole number', raw_interaction_id, 'row_rejected'),
-        problem(customer_id IS NULL, 'customer_id', 'missing or not a whole number', raw_customer_id, 'row_rejected'),
-        problem(customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers),
-                'customer_id', 'unknown customer', raw_customer_id, 'row_rejected'),
-        problem(started_at IS NULL, 'started_at', 'missing or not a timestamp', raw_started_at, 'row_rejected'),
-        problem(implausible_time(started_at), 'started_at', 'before 2000 or in the future', raw_started_at, 'row_rejected'),
+        customer_problem(customer_id, raw_customer_id),
+        event_time_problem(started_at, 'started_at', 'missing or not a timestamp', raw_started_at),
         problem(channel IS NULL OR channel NOT IN {channels}, 'channel', 'unknown channel', raw_channel, 'row_rejected'),
         problem(too_long(notes), 'notes', 'longer than {max_text} characters', notes, 'row_rejected'),
         problem(nullif(trim(raw_direction), '') IS NOT NULL AND direction NOT IN ('inbound', 'outbound'),

@@ -29,11 +29,8 @@ SELECT
     list_filter([
         problem(_malformed, 'record', 'not a valid record', NULL, 'row_rejected'),
         problem(order_id IS NULL, 'order_id', 'missing or not a whole number', raw_order_id, 'row_rejected'),
-        problem(customer_id IS NULL, 'customer_id', 'missing or not a whole number', raw_customer_id, 'row_rejected'),
-        problem(customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers),
-                'customer_id', 'unknown customer', raw_customer_id, 'row_rejected'),
-        problem(ordered_at IS NULL, 'ordered_at', 'missing or not a timestamp', raw_ordered_at, 'row_rejected'),
-        problem(implausible_time(ordered_at), 'ordered_at', 'before 2000 or in the future', raw_ordered_at, 'row_rejected'),
+        customer_problem(customer_id, raw_customer_id),
+        event_time_problem(ordered_at, 'ordered_at', 'missing or not a timestamp', raw_ordered_at),
         problem(net_amount_try IS NULL OR net_amount_try < 0, 'net_amount_try', 'missing or negative amount', raw_net_amount, 'row_rejected'),
         problem(status IS NULL OR status NOT IN {purchase_statuses}, 'status', 'unknown order status', raw_status, 'row_rejected'),
         problem(raw_product_id IS NOT NULL AND NOT coalesce(known_product, false),

@@ -18,11 +18,8 @@ SELECT
     list_filter([
         problem(_malformed, 'record', 'not valid JSON', NULL, 'row_rejected'),
         problem(NOT _malformed AND survey_id IS NULL, 'survey_id', 'missing or not a whole number', raw_survey_id, 'row_rejected'),
-        problem(NOT _malformed AND customer_id IS NULL, 'customer_id', 'missing or not a whole number', raw_customer_id, 'row_rejected'),
-        problem(customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers),
-                'customer_id', 'unknown customer', raw_customer_id, 'row_rejected'),
-        problem(NOT _malformed AND responded_at IS NULL, 'responded_at', 'missing or not a timestamp', raw_responded_at, 'row_rejected'),
-        problem(implausible_time(responded_at), 'responded_at', 'before 2000 or in the future', raw_responded_at, 'row_rejected'),
+        CASE WHEN NOT _malformed THEN customer_problem(customer_id, raw_customer_id) END,
+        CASE WHEN NOT _malformed THEN event_time_problem(responded_at, 'responded_at', 'missing or not a timestamp', raw_responded_at) END,
         problem(NOT _malformed AND (nps_score IS NULL OR nps_score NOT BETWEEN 0 AND 10), 'nps_score', 'not a score from 0 to 10', raw_nps_score, 'row_rejected'),
         problem(too_long(comment), 'comment', 'longer than {max_text} characters', comment, 'row_rejected')
     ], lambda p: p IS NOT NULL) AS _problems
