@@ -3,7 +3,14 @@
 The overview is the default page at `/`; the customer page lives at `/customer` so the
 telephony system can open `/customer?phone=...` (a default page answers only at `/`).
 """
-import streamlit as st
+import os
+
+from crm360 import config
+
+for _name, _value in config.APP_ENVIRONMENT.items():  # before anything imports polars
+    os.environ.setdefault(_name, _value)
+
+import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="Customer 360", page_icon=":material/hub:", layout="wide")
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from crm360 import config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,11 +37,11 @@ def _peak_rss(process: psutil.Process, stop: threading.Event, result: list[int])
     result.append(peak)
 
 
-def run_measured(command: list[str]) -> tuple[float, int, str]:
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Run a command; returns (seconds, peak resident bytes of it and its children, stdout)."""
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     stop, peak = threading.Event(), []
     watcher = threading.Thread(target=_peak_rss, args=(psutil.Process(child.pid), stop, peak))
     watcher.start()
@@ -88,12 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     results["baseline_copy"] = {"seconds": sum(json.loads(out).values()), "peak_bytes": peak,
                                 "per_file": json.loads(out)}
     results["load_vs_copy"] = results["etl"]["load_seconds"] / results["baseline_copy"]["seconds"]
-    seconds, peak, out = run_measured([py, "-m", "bench.lookups", str(db), str(args.lookups)])
+    seconds, peak, out = run_measured([py, "-m", "bench.lookups", str(db), str(args.lookups)],
+                                     env=config.APP_ENVIRONMENT)
     results["lookups"] = {**json.loads(out), "peak_bytes": peak}
     if args.unclustered_baseline:
         scattered = db.parent.parent / f"unclustered-{args.customers}" / "crm.duckdb"
         seconds, _, _ = run_measured([py, "-m", "bench.unclustered", str(db), str(scattered)])
-        _, _, out = run_measured([py, "-m", "bench.lookups", str(scattered), str(args.lookups)])
+        _, _, out = run_measured([py, "-m", "bench.lookups", str(scattered), str(args.lookups)],
+                                 env=config.APP_ENVIRONMENT)
         results["lookups_unclustered"] = {**json.loads(out), "copy_seconds": seconds}
     if args.browser_lookups:
         _, _, out = run_measured([py, "-m", "bench.browser", str(db), str(args.browser_lookups)])

@@ -11,9 +11,11 @@ there is no stale instance, and a version being read is never written again.
 from __future__ import annotations
 
 import os
+import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -94,6 +96,31 @@ def _polars_type(duckdb_type: str) -> pl.DataType | None:
     return _POLARS_TYPES.get(duckdb_type)
 
 
+class Snapshot:
+    """Queries that must see one version of the database: a lookup's profile and its rows."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, version: Path) -> None:
+        self.cursor = cursor
+        self.version = version  # the file read, a key for caches of small reference tables
+
+    def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Rows as a polars frame. They come back as Python tuples: for the few rows a page shows
+        this is several times faster than an Arrow hand-off, whose cost grows with the number of
+        columns."""
+        self.cursor.execute(sql, params or [])
+        schema = {name: _polars_type(str(kind)) for name, kind, *_ in self.cursor.description}
+        rows = self.cursor.fetchall()
+        return pl.DataFrame(rows, schema=schema, orient="row", strict=False)
+
+    def frame_in_parallel(self, pool: Executor, sql: str, params: list | None = None) -> Future[pl.DataFrame]:
+        """Run a query of this snapshot on another thread (on a cursor of its own, same version):
+        DuckDB lets go of the GIL while it works, so independent reads overlap on a second core."""
+        def run() -> pl.DataFrame:
+            with closing(self.cursor.cursor()) as cursor:
+                return Snapshot(cursor, self.version).frame(sql, params)
+        return pool.submit(run)
+
+
 class NoDatabase(RuntimeError):
     """Raised when nothing has been published at the configured path yet."""
 
@@ -105,17 +132,22 @@ class Database:
     not safe to share across threads, while cursors from one connection are.
     """
 
-    def __init__(self, published: Path) -> None:
+    def __init__(self, published: Path, warm_up: Callable[[Snapshot], None] | None = None) -> None:
+        """`warm_up` runs on a background thread each time a new version is opened: the app uses it
+        to read the lookup tables into DuckDB's buffer pool, so the first lookups after a
+        publish are as fast as the rest (`warmed` is set when it is done)."""
         self.published = Path(published)
         self._lock = threading.Lock()
         self._version: Path | None = None
         self._connection: duckdb.DuckDBPyConnection | None = None
+        self._warm_up = warm_up
+        self.warmed = threading.Event()
 
     @property
     def version(self) -> Path | None:
         return current_version(self.published)
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _connect(self) -> tuple[duckdb.DuckDBPyConnection, Path]:
         version = current_version(self.published)
         if version is None:
             raise NoDatabase(f"No database at {self.published}")
@@ -125,26 +157,47 @@ class Database:
                 # other threads keep it alive until they finish.
                 self._connection = duckdb.connect(str(version), read_only=True)
                 self._version = version
-            return self._connection
+                self._start_warm_up(self._connection, version)
+            return self._connection, version
+
+    def _start_warm_up(self, connection: duckdb.DuckDBPyConnection, version: Path) -> None:
+        self.warmed.clear()
+        if self._warm_up is None:
+            self.warmed.set()
+            return
+
+        def run() -> None:
+            cursor = connection.cursor()
+            try:
+                self._warm_up(Snapshot(cursor, version))
+            except Exception as error:  # a warm-up is an optimisation: report it, serve anyway
+                print(f"warm-up of {version.name} failed: {error}", file=sys.stderr)
+            finally:
+                cursor.close()
+                self.warmed.set()
+
+        threading.Thread(target=run, name=f"warm-up {version.name}", daemon=True).start()
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cursor = self._connect().cursor()
+        with self.snapshot() as snap:
+            yield snap.cursor
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Several queries on one cursor, so they all read the same published version even if
+        the ETL publishes a new one between them (and the version is resolved only once)."""
+        connection, version = self._connect()
+        cursor = connection.cursor()
         try:
-            yield cursor
+            yield Snapshot(cursor, version)
         finally:
             cursor.close()
 
     def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        """Run one query on a fresh cursor and return its rows as a polars frame.
-
-        Rows come back as Python tuples: for the few rows a page shows this is several times
-        faster than an Arrow hand-off, whose cost grows with the number of columns."""
-        with self.cursor() as cur:
-            cur.execute(sql, params or [])
-            schema = {name: _polars_type(str(kind)) for name, kind, *_ in cur.description}
-            rows = cur.fetchall()
-        return pl.DataFrame(rows, schema=schema, orient="row", strict=False)
+        """Run one query on a fresh cursor and return its rows as a polars frame."""
+        with self.snapshot() as snap:
+            return snap.frame(sql, params)
 
     def row(self, sql: str, params: list | None = None) -> tuple | None:
         with self.cursor() as cur:

@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm360 import clock, config
+from crm360.queries import customer
 from crm360.store import Database, NoDatabase
 
 
@@ -30,7 +31,7 @@ _leave_pages_directory_mode()
 
 @st.cache_resource
 def _database(path: str) -> Database:
-    return Database(path)
+    return Database(path, warm_up=customer.warm_up)
 
 
 def database() -> Database:

@@ -34,11 +34,16 @@ query = st.text_input(
          "Turkish letters (ayse yilmaz finds Ayşe Yılmaz), words in any order.")
 
 
-def _show_matches(matches: pl.DataFrame, chosen: int) -> None:
-    if matches.height <= 1:
+def _show_matches(result: queries.SearchResult, chosen: int) -> None:
+    matches = result.matches
+    if result.total <= 1:
         return
-    st.caption(f"{matches.height} matches, most recently in touch first. Showing the top one.")
-    for row in matches.head(10).iter_rows(named=True):
+    shown = (f"the first {matches.height:,} of {result.total:,}" if result.total > matches.height
+             else f"all {result.total:,}")
+    order = "whole-name matches, then the most recently in touch" if result.kind == "name" else "most recently in touch"
+    st.caption(f"{result.total:,} customers match: {shown} below, {order} first. The top one is open; "
+               "type more of the name to narrow the list.")
+    for row in matches.iter_rows(named=True):
         cols = st.columns([3, 2, 2, 2, 1])
         marker = "▶ " if row["customer_id"] == chosen else ""
         cols[0].text(f"{marker}{row['full_name']}  ·  #{row['customer_id']}")
@@ -64,7 +69,7 @@ def _resolve_customer() -> int | None:
             return None
         ids = result.matches["customer_id"].to_list()
         chosen = chosen if chosen in ids else ids[0]
-        _show_matches(result.matches, chosen)
+        _show_matches(result, chosen)
         return chosen
     if chosen is not None:
         return chosen
@@ -84,7 +89,7 @@ def _resolve_customer() -> int | None:
             st.info(f"No customer has the phone number {params['phone'][:40]}.")
             return None
         ids = result.matches["customer_id"].to_list()
-        _show_matches(result.matches, ids[0])
+        _show_matches(result, ids[0])
         if len(ids) > 1:
             st.warning(f"{len(ids)} customers share this number: ask the caller's name.")
         return ids[0]

@@ -124,3 +124,44 @@ def test_overdue_list_holds_back_do_not_contact_and_waits_for_the_promise(tmp_pa
     late = OPENED + timedelta(hours=25)
     assert outreach.overdue_complaints(db, late)["complaint_id"].to_list() == [1]
     assert outreach.overdue_counts(db, late) == {"overdue": 2, "do_not_contact": 1, "listed": 1}
+
+
+def test_results_report_how_many_match_beyond_those_shown(db):
+    result = customer.search_customers(db, "ayse", limit=1)
+    assert result.total == 2 and result.matches.height == 1
+    assert customer.search_customers(db, "0532 123 4567").total == 2
+
+
+def test_whole_name_matches_rank_before_partial_ones(tmp_path):
+    people = [{"customer_id": 1000010 + i, "full_name": name, "phone": f"0533 000 00 {i:02d}"}
+              for i, name in enumerate(["Ali Kaya Demir", "Ali Kaya", "Alican Kayalı"])]
+    # The partial matches were in touch more recently: whole names still come first.
+    contacts = [{"interaction_id": i + 1, "customer_id": 1000010 + i, "started_at": f"2026-06-0{i + 1} 10:00:00"}
+                for i in range(3)]
+    database, _ = load_dir(write_raw(tmp_path / "raw", customers=people, interactions=contacts), tmp_path)
+    assert _ids(customer.search_customers(database, "kaya ali")) == [1000011, 1000012, 1000010]
+    assert _ids(customer.search_customers(database, "ali kaya demir")) == [1000010]
+    assert _ids(customer.search_customers(database, "kayal")) == [1000012]
+
+
+def test_the_warm_up_builds_the_name_index_and_a_failing_one_does_not_stop_lookups(db):
+    from crm360.store import Database
+
+    warmed = Database(db.published, warm_up=customer.warm_up)
+    assert _ids(customer.search_customers(warmed, "isik ince")) == [1000002]
+    assert warmed.warmed.wait(30)
+
+    def broken(snapshot):
+        raise RuntimeError("disk on fire")
+
+    failing = Database(db.published, warm_up=broken)
+    assert failing.row("SELECT count(*) FROM customers")[0] == 3
+    assert failing.warmed.wait(30)
+    assert customer.load_customer(failing, 1000001).profile["full_name"] == "Ayşe Yılmaz"
+
+
+def test_a_lookup_reads_its_rows_from_one_snapshot_in_parallel(db):
+    record = customer.load_customer(db, 1000001)
+    assert record.interactions["notes"].to_list() == ["**bold** <b>x</b>"]
+    assert record.complaints.is_empty() and "issue_title" in record.complaints.columns
+    assert record.purchases.is_empty() and "product" in record.purchases.columns

@@ -2,17 +2,26 @@
 them in a few indexed reads (the page derives its views from those rows, see crm360.record)."""
 from __future__ import annotations
 
+import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
 
 import polars as pl
 
+from crm360.queries import name_index
+from crm360.queries.name_index import TypedWord
 from crm360.record import CustomerRecord
-from crm360.store import Database
+from crm360.store import Database, Snapshot
 from crm360.textnorm import fold_text, normalize_email, normalize_phone
 
 MAX_QUERY_LENGTH = 200
 _CUSTOMER_NUMBER = re.compile(r"^\d{7,9}$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -20,17 +29,20 @@ class SearchResult:
     """Ranked matches, how the input was understood, and a message for the agent."""
 
     kind: str            # customer_number | phone | email | name | invalid
-    matches: pl.DataFrame
+    matches: pl.DataFrame  # the best `limit` matches, ranked
     message: str = ""
+    total: int = 0       # how many customers match in all
+
+    @classmethod
+    def of(cls, kind: str, matches: pl.DataFrame, total: int | None = None) -> SearchResult:
+        return cls(kind, matches, total=matches.height if total is None else total)
 
 
-SEARCH_COLUMNS = """
-    customer_id, full_name, city, phone, email, last_contact_at, orders, net_revenue_try,
-    open_complaints
-"""
+# What a result row shows to tell namesakes apart; every column read costs, so no more.
+SEARCH_COLUMNS = "customer_id, full_name, city, phone, last_contact_at"
 
 
-def search_customers(db: Database, text: str | None, limit: int = 20) -> SearchResult:
+def search_customers(db: Database, text: str | None, limit: int = 10) -> SearchResult:
     """Find customers by customer number, phone (any common typing), e-mail or name.
 
     Names match case- and Turkish-letter-insensitively, every typed word as part of the name,
@@ -43,122 +55,155 @@ def search_customers(db: Database, text: str | None, limit: int = 20) -> SearchR
         return SearchResult("invalid", _empty(),
                             f"That is {len(query):,} characters; a search takes at most "
                             f"{MAX_QUERY_LENGTH}. Type a name, phone, e-mail or customer number.")
-    if _CUSTOMER_NUMBER.match(query):
-        return SearchResult("customer_number", _fetch(db, "customer_id = ?", [int(query)], limit))
-    if "@" in query:
-        email = normalize_email(query)
-        if email is None:
-            return SearchResult("invalid", _empty(), f"“{query}” is not a complete e-mail address.")
-        return SearchResult("email", _fetch(db, "email = ?", [email], limit))
-    phone = normalize_phone(query) if re.fullmatch(r"[\d\s()+.\-/]+", query) else None
-    if phone is not None:
-        return SearchResult("phone", _fetch(db, "phone = ?", [phone], limit))
-    if re.fullmatch(r"[\d\s()+.\-/]+", query):
-        return SearchResult("invalid", _empty(),
-                            f"“{query}” is neither a customer number (7-9 digits) nor a phone number.")
-    return SearchResult("name", _search_name(db, query, limit))
+    with db.snapshot() as snap:
+        if _CUSTOMER_NUMBER.match(query):
+            return _fetch(snap, "customer_number", "customer_id", int(query), limit)
+        if "@" in query:
+            email = normalize_email(query)
+            if email is None:
+                return SearchResult("invalid", _empty(), f"“{query}” is not a complete e-mail address.")
+            return _fetch(snap, "email", "email", email, limit)
+        if re.fullmatch(r"[\d\s()+.\-/]+", query):
+            phone = normalize_phone(query)
+            if phone is None:
+                return SearchResult("invalid", _empty(),
+                                    f"“{query}” is neither a customer number (7-9 digits) nor a phone number.")
+            return _fetch(snap, "phone", "phone", phone, limit)
+        return _search_name(snap, query, limit)
 
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame()
 
 
-def _fetch(db: Database, where: str, params: list, limit: int) -> pl.DataFrame:
-    return db.frame(
-            f"SELECT {SEARCH_COLUMNS} FROM customer_summary WHERE {where} "
-            "ORDER BY last_contact_at DESC NULLS LAST LIMIT ?", [*params, limit])
+def _fetch(snap: Snapshot, kind: str, key: str, value: object, limit: int) -> SearchResult:
+    # A bare indexed equality, ranked here: with ORDER BY ... LIMIT in the SQL, DuckDB plans a
+    # late-materialising top-N that scans the whole table instead of probing the index.
+    matches = snap.frame(f"SELECT {SEARCH_COLUMNS} FROM customer_summary WHERE {key} = ?", [value])
+    ranked = matches.sort(["last_contact_at", "customer_id"], descending=[True, False], nulls_last=True)
+    return SearchResult.of(kind, ranked.head(limit), total=matches.height)
 
 
 TYPO_MIN_LENGTH = 5  # one typo is tolerated in words this long; shorter words match too much
 
 
-def _search_name(db: Database, query: str, limit: int) -> pl.DataFrame:
-    words = [w for w in re.split(r"[^\w]+", fold_text(query)) if w][:6]
-    if not words:
-        return _empty()
-    exact = _name_matches(db, words, limit, tolerate_typos=False)
-    if not exact.is_empty() or not any(len(w) >= TYPO_MIN_LENGTH for w in words):
-        return exact
-    return _name_matches(db, words, limit, tolerate_typos=True)
-
-
-def _prefix_bounds(word: str) -> tuple[str, str]:
-    """The range of words starting with `word`: word <= token < word with its last letter + 1."""
-    return word, word[:-1] + chr(ord(word[-1]) + 1)
-
-
-def _name_matches(db: Database, words: list[str], limit: int, tolerate_typos: bool) -> pl.DataFrame:
+def _search_name(snap: Snapshot, query: str, limit: int) -> SearchResult:
     """Customers whose name has, for every typed word, a word starting with it ("ayse yil" finds
-    "Ayşe Yılmaz"), in any order; with `tolerate_typos`, a word of 5+ letters may instead be one
-    edit away from a whole word of the name. Whole-name matches rank first, then recent contact.
+    "Ayşe Yılmaz"), in any order; if none, a word of 5+ letters may instead be one typo away from
+    a whole word of the name. Whole-name matches rank first, then the most recently contacted."""
+    words = list(dict.fromkeys(w for w in re.split(r"[^\w]+", fold_text(query)) if w))[:6]
+    if not words:
+        return SearchResult.of("name", _empty())
+    index = _per_version(snap, "name_index", lambda: name_index.build(snap))
+    ids, total = index.find([TypedWord(w) for w in words], limit)
+    if not ids and any(len(w) >= TYPO_MIN_LENGTH for w in words):
+        ids, total = index.find([TypedWord(w, _one_typo_away(snap, w)) for w in words], limit)
+    if not ids:
+        return SearchResult.of("name", _empty())
+    rows = snap.frame(f"SELECT {SEARCH_COLUMNS} FROM customer_summary WHERE customer_id = ANY(?)", [ids])
+    ranking = pl.DataFrame({"customer_id": ids, "rank": range(len(ids))}, schema_overrides={"customer_id": pl.Int64})
+    return SearchResult.of("name", rows.join(ranking, on="customer_id").sort("rank").drop("rank"), total)
 
-    The longest word drives the read (it is usually the rarest); the others filter its rows."""
-    def word_filter(word: str) -> tuple[str, list]:
-        low, high = _prefix_bounds(word)
-        if tolerate_typos and len(word) >= TYPO_MIN_LENGTH:
-            return ("token IN (SELECT token FROM customer_name_words WHERE damerau_levenshtein(token, ?) <= 1"
-                    " OR (token >= ? AND token < ?))", [word, low, high])
-        return "token >= ? AND token < ?", [low, high]
 
-    ordered = sorted(words, key=len, reverse=True)
-    driving, params = word_filter(ordered[0])
-    conditions = [driving]
-    for word in ordered[1:]:
-        condition, values = word_filter(word)
-        conditions.append(f"customer_id IN (SELECT customer_id FROM customer_name_tokens WHERE {condition})")
-        params += values
-    return db.frame(
-        f"""SELECT {SEARCH_COLUMNS} FROM (
-                SELECT DISTINCT ON (customer_id) {SEARCH_COLUMNS}, name_key
-                FROM customer_name_tokens WHERE {" AND ".join(conditions)})
-            ORDER BY (name_key = ?) DESC, last_contact_at DESC NULLS LAST, customer_id
-            LIMIT ?""", [*params, " ".join(words), limit])
+def _one_typo_away(snap: Snapshot, word: str) -> tuple[str, ...]:
+    """Whole name words one edit (Damerau-Levenshtein) from a typed word of 5+ letters."""
+    if len(word) < TYPO_MIN_LENGTH:
+        return ()
+    return tuple(snap.frame("SELECT token FROM customer_name_words WHERE damerau_levenshtein(token, ?) <= 1",
+                            [word])["token"].to_list())
 
 
 def customer_profile(db: Database, customer_id: int) -> dict | None:
     """The header an agent reads first: identity, value, consent, open matters."""
-    rows = db.frame("SELECT * FROM customer_summary WHERE customer_id = ?", [customer_id])
-    return rows.row(0, named=True) if rows.height else None
+    with db.snapshot() as snap:
+        return _profile(snap, customer_id)
+
+
+def _profile(snap: Snapshot, customer_id: int) -> dict | None:
+    snap.cursor.execute("SELECT * FROM customer_summary WHERE customer_id = ?", [customer_id])
+    row = snap.cursor.fetchone()
+    if row is None:
+        return None
+    # Money is DECIMAL in the tables (Python Decimal) and a float everywhere on the page.
+    return {name: float(value) if isinstance(value, Decimal) else value
+            for (name, *_), value in zip(snap.cursor.description, row, strict=True)}
 
 
 # One customer's rows, fetched by an indexed equality on customer_id: the agent page derives
-# every view from these (crm360.record), so a lookup is a handful of cheap reads.
+# every view from these (crm360.record), so a lookup is a handful of cheap reads, all from one
+# version of the database. The fact tables are read on the pool's threads while this thread
+# reads the profile.
+_FACT_READS = {
+    "interactions": """SELECT interaction_id, started_at, channel, direction, topic, agent_id, duration_seconds,
+                              resolved_on_first_contact, csat, notes
+                       FROM interactions WHERE customer_id = ?""",
+    "purchases": """SELECT order_id, ordered_at, product_id, category, quantity, net_amount_try, sales_channel, status
+                    FROM purchases WHERE customer_id = ?""",
+    "complaints": """SELECT complaint_id, opened_at, channel, category, severity, product_id, first_response_at,
+                            resolved_at, status, resolution, satisfaction_after, refund_amount_try, description
+                     FROM complaints WHERE customer_id = ?""",
+    "surveys": """SELECT survey_id, responded_at, touchpoint, nps_score, comment
+                  FROM survey_responses WHERE customer_id = ?""",
+}
+# One reader per core, up to one per fact table: more threads only contend for the cores and the GIL.
+_READERS = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2), thread_name_prefix="customer-read")
+
+
 def load_customer(db: Database, customer_id: int) -> CustomerRecord | None:
     """Everything on record about one customer, or None for an unknown customer number."""
-    profile = customer_profile(db, customer_id)
+    with db.snapshot() as snap:
+        reads = {name: snap.frame_in_parallel(_READERS, sql, [customer_id]) for name, sql in _FACT_READS.items()}
+        profile = _profile(snap, customer_id)
+        products = _per_version(snap, "products", lambda: _products(snap))
+        rows = {name: read.result() for name, read in reads.items()}
     if profile is None:
         return None
-    products, issues = _reference_tables(db)
-    interactions = db.frame(
-        """SELECT interaction_id, started_at, channel, direction, topic, agent_id, duration_seconds,
-                  resolved_on_first_contact, csat, notes
-           FROM interactions WHERE customer_id = ?""", [customer_id])
-    purchases = db.frame(
-        """SELECT order_id, ordered_at, product_id, category, quantity, net_amount_try, sales_channel, status
-           FROM purchases WHERE customer_id = ?""", [customer_id]).join(products, on="product_id", how="left")
-    complaints = db.frame(
-        """SELECT complaint_id, opened_at, channel, category, severity, product_id, first_response_at,
-                  resolved_at, status, resolution, satisfaction_after, refund_amount_try, description
-           FROM complaints WHERE customer_id = ?""", [customer_id]
-    ).join(products, on="product_id", how="left").join(issues, on="product_id", how="left")
-    surveys = db.frame(
-        "SELECT survey_id, responded_at, touchpoint, nps_score, comment FROM survey_responses WHERE customer_id = ?",
-        [customer_id])
-    return CustomerRecord(profile, interactions, purchases, complaints, surveys)
+    return CustomerRecord(profile, rows["interactions"], _with_product(rows["purchases"], products.select(
+        "product_id", "product")), _with_product(rows["complaints"], products), rows["surveys"])
 
 
-_REFERENCE_CACHE: dict[tuple[int, object], tuple[pl.DataFrame, pl.DataFrame]] = {}
+def _with_product(rows: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
+    """The rows with their product's columns; most customers have no complaint, and a join of
+    nothing still plans a query, so empty rows just get the empty columns."""
+    if rows.is_empty():
+        return rows.hstack(products.clear().drop("product_id").get_columns())
+    return rows.join(products, on="product_id", how="left")
 
 
-def _reference_tables(db: Database) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Product names and each product's latest fixed defect: small tables, read once per
-    database version and process."""
-    key = (id(db), db.version)
-    if key not in _REFERENCE_CACHE:
-        products = db.frame("SELECT product_id, name AS product FROM products")
-        issues = db.frame(
-            """SELECT product_id, arg_max(title, fix_shipped_at) AS issue_title, max(fix_shipped_at) AS fix_shipped_at
-               FROM product_issues WHERE fix_shipped_at IS NOT NULL GROUP BY product_id""")
-        _REFERENCE_CACHE.clear()
-        _REFERENCE_CACHE[key] = (products, issues)
-    return _REFERENCE_CACHE[key]
+def _products(snap: Snapshot) -> pl.DataFrame:
+    """Each product's name and its latest fixed defect, if any."""
+    return snap.frame(
+        """SELECT p.product_id, p.name AS product, i.issue_title, i.fix_shipped_at
+           FROM products p LEFT JOIN (
+               SELECT product_id, arg_max(title, fix_shipped_at) AS issue_title,
+                      max(fix_shipped_at) AS fix_shipped_at
+               FROM product_issues WHERE fix_shipped_at IS NOT NULL GROUP BY product_id) i USING (product_id)""")
+
+
+LOOKUP_TABLES = ("customer_summary", "interactions", "purchases", "complaints", "survey_responses")
+
+
+def warm_up(snap: Snapshot) -> None:
+    """Read the tables a lookup touches into DuckDB's buffer pool (under a second for a million
+    customers) and build the name index, so that the first lookups after a publish are as fast
+    as the rest."""
+    for table in LOOKUP_TABLES:
+        snap.cursor.execute(f"SELECT bit_xor(hash(COLUMNS(*))) FROM {table}").fetchall()
+    _per_version(snap, "name_index", lambda: name_index.build(snap))
+    _per_version(snap, "products", lambda: _products(snap))
+
+
+_PER_VERSION: dict[tuple[str, str], object] = {}
+_PER_VERSION_LOCK = threading.Lock()  # the warm-up thread and the pages fill it concurrently
+
+
+def _per_version(snap: Snapshot, name: str, load: Callable[[], T]) -> T:
+    """Small reference tables and the name index, read once per database version and process;
+    an older version's copies are dropped when a new version is first read."""
+    key = (str(snap.version), name)
+    with _PER_VERSION_LOCK:
+        if key not in _PER_VERSION:
+            for stale in [k for k in _PER_VERSION if k[0] != key[0]]:
+                del _PER_VERSION[stale]
+            _PER_VERSION[key] = load()
+        return _PER_VERSION[key]  # type: ignore[return-value]

@@ -1,16 +1,12 @@
--- Every word of every customer's folded name, sorted by word, with what a search result shows:
--- a name search is a few prefix range reads here ("yil" -> 'yil' <= token < 'yim'), which zone
--- maps narrow to a handful of row groups, and the result rows come from the same reads instead
--- of a join back to a million customers.
+-- Every word of every customer's folded name, one row per (word, customer), sorted by word: the
+-- postings from which the app builds its in-memory name index (crm360.queries.name_index).
 CREATE OR REPLACE TABLE customer_name_tokens AS
-SELECT DISTINCT unnest(string_split(name_key, ' ')) AS token,
-       customer_id, full_name, name_key, city, phone, email, last_contact_at, orders, net_revenue_try,
-       open_complaints
+SELECT DISTINCT unnest(string_split(name_key, ' ')) AS token, customer_id
 FROM customer_summary
 WHERE name_key IS NOT NULL
 ORDER BY token, customer_id;
 
--- The distinct words, for the one-typo fallback: edit distance over thousands of words, not
--- millions of names.
+-- The distinct words with how many customers' names hold each: the index's vocabulary, and the
+-- one-typo fallback's edit distances run over thousands of words, not millions of names.
 CREATE OR REPLACE TABLE customer_name_words AS
 SELECT token, count(*) AS customers FROM customer_name_tokens WHERE token <> '' GROUP BY token ORDER BY token;
