@@ -38,19 +38,18 @@ def _show_matches(result: queries.SearchResult, chosen: int) -> None:
     matches = result.matches
     if result.total <= 1:
         return
-    shown = (f"the first {matches.height:,} of {result.total:,}" if result.total > matches.height
-             else f"all {result.total:,}")
+    shown = f"the first {matches.height:,} below" if result.total > matches.height else "all below"
     order = "whole-name matches, then the most recently in touch" if result.kind == "name" else "most recently in touch"
-    st.caption(f"{result.total:,} customers match: {shown} below, {order} first. The top one is open; "
+    st.caption(f"{result.total:,} customers match; {shown}, {order} first. The top one is open; "
                "type more of the name to narrow the list.")
     for row in matches.iter_rows(named=True):
-        cols = st.columns([3, 2, 2, 2, 1])
+        cols = st.columns([3, 2, 2, 3, 1])
         marker = "▶ " if row["customer_id"] == chosen else ""
         cols[0].text(f"{marker}{row['full_name']}  ·  #{row['customer_id']}")
         cols[1].text(row["city"] or "—")
         cols[2].text(mask_phone(row["phone"]))
         last = row["last_contact_at"]
-        cols[3].text(f"last contact {last:%d.%m.%Y}" if last else "no contact yet")
+        cols[3].text(f"last contact {last:%d.%m.%Y %H:%M}" if last else "no contact yet")
         cols[4].button("Open", key=f"open-{row['customer_id']}", on_click=_choose,
                        args=(row["customer_id"],))
 
