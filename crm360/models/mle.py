@@ -1,0 +1,52 @@
+"""Weighted maximum likelihood on log parameters, shared by the value models."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+GRADIENT_TOLERANCE = 1e-6  # mean log-likelihood slope per log parameter that counts as the top
+
+
+@dataclass(frozen=True)
+class Fit:
+    params: dict[str, float]
+    log_likelihood: float   # summed over customers (weighted)
+    converged: bool
+    iterations: int
+    message: str
+    customers: int
+    seconds: float
+
+
+def maximise(terms: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], weight: np.ndarray,
+             names: tuple[str, ...], start: np.ndarray, bounds: tuple[float, float]) -> Fit:
+    """Maximise sum(weight * loglik) over log parameters with L-BFGS-B and the analytic gradient.
+
+    `terms(theta)` returns each history's log-likelihood and its gradient (parameters x
+    histories). Converged means the optimiser stopped with a flat gradient inside the bounds and
+    a finite likelihood; the line search's own verdict is not enough near the optimum, where it
+    may report a failure after reaching it.
+    """
+    started = time.perf_counter()
+    total = float(weight.sum())
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, gradient = terms(theta)
+        return -float(weight @ ll) / total, -(gradient @ weight) / total
+
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=[bounds] * len(names),
+                      options={"maxiter": 1000, "gtol": 1e-10, "ftol": 1e-15})
+    value, gradient = objective(result.x)
+    flat = bool(np.max(np.abs(gradient)) < GRADIENT_TOLERANCE)
+    at_bound = bool(np.any((result.x <= bounds[0] + 1e-6) | (result.x >= bounds[1] - 1e-6)))
+    converged = flat and not at_bound and bool(np.isfinite(value))
+    message = f"{result.message}; largest gradient {np.max(np.abs(gradient)):.1e}"
+    if at_bound:
+        message += "; a parameter reached its bound"
+    params = dict(zip(names, np.exp(result.x).tolist(), strict=True))
+    return Fit(params, -value * total, converged, int(result.nit), message, round(total),
+               time.perf_counter() - started)
