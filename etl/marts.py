@@ -1,19 +1,41 @@
-"""Marts: business tables built from the core tables, one SQL file each in `sql/marts/`.
+"""Marts: business tables built from the core tables, one SQL file each in `sql/marts/`, and
+the value models' scores (`customer_value`, fitted in Python: see crm360.models.value).
 
-The order matters only where one mart reads another (kpi_daily reads customer_summary).
-Porting the marts to another engine means porting these files and nothing else.
+The order matters where one mart reads another: customer_summary reads customer_value and
+customer_segments, which read the macros of value_inputs; kpi_daily and the name tokens read
+customer_summary.
+Porting the marts to another engine means porting these files and the one Python step.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import duckdb
 
 from crm360.geography import PROVINCES
+from crm360.models import value
 from etl.transform import render_sql
 
-MARTS = ("dataset_info", "customer_summary", "kpi_daily", "complaints_daily", "provinces",
-         "customer_name_tokens", "lookup_indexes")
+MARTS = ("dataset_info", "value_inputs", "customer_value", "customer_segments", "customer_summary", "kpi_daily",
+         "complaints_daily", "provinces", "customer_name_tokens", "lookup_indexes")
+
+
+def build_customer_value(con: duckdb.DuckDBPyConnection) -> None:
+    """Fit BG/NBD and Gamma-Gamma on the purchase histories up to data_as_of, record the fits in
+    model_fits, and store every buyer's scores in customer_value."""
+    run_id, as_of = con.execute("SELECT run_id, data_as_of FROM dataset_info").fetchone()
+    histories = value.load_histories(con, as_of.date())
+    models = value.fit(histories, as_of.date())
+    value.record_fits(con, models, run_id)
+    con.register("scored_customers", value.score(histories, models))
+    try:
+        con.execute("CREATE OR REPLACE TABLE customer_value AS SELECT * FROM scored_customers ORDER BY customer_id")
+    finally:
+        con.unregister("scored_customers")
+
+
+PYTHON_MARTS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {"customer_value": build_customer_value}
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
@@ -22,6 +44,9 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     timings = {}
     for mart in MARTS:
         started = time.perf_counter()
-        con.execute(render_sql(f"marts/{mart}.sql"))
+        if mart in PYTHON_MARTS:
+            PYTHON_MARTS[mart](con)
+        else:
+            con.execute(render_sql(f"marts/{mart}.sql"))
         timings[mart] = time.perf_counter() - started
     return timings

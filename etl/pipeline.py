@@ -97,6 +97,10 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         progress("building marts")
         report.mart_seconds = build_marts(con)
         report.stage_seconds["marts"] = time.perf_counter() - started
+        for model, message in con.execute(
+                "SELECT model, message FROM model_fits WHERE run_id = ? AND NOT converged", [report.run_id]).fetchall():
+            progress(f"warning: the {model} fit did not converge ({message}); "
+                     "lifetime value and churn risk are left empty in this version")
         _write_run_tables(con, params, report, load_time)
         con.execute("CHECKPOINT")
     finally:
@@ -171,7 +175,7 @@ def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     except duckdb.Error:
         return  # an unreadable old version must not block a new load
     try:
-        for table in ("etl_runs", "etl_run_stages"):
+        for table in ("etl_runs", "etl_run_stages", "model_fits"):
             shared = [row[0] for row in con.execute(
                 """SELECT n.column_name FROM duckdb_columns() n JOIN duckdb_columns() o USING (column_name)
                    WHERE n.database_name = current_database() AND n.table_name = $1

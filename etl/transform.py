@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm360 import config, textnorm
+from crm360 import config, segments, textnorm
 from etl.extract import header_lines, raw_relation
 from etl.sources import Source
 
@@ -53,6 +53,11 @@ TEMPLATE_VALUES = {
     "email_pattern": textnorm.EMAIL_PATTERN_SQL,
     "response_promise_hours": str(config.RESPONSE_PROMISE_HOURS),
     "active_window_days": str(config.ACTIVE_WINDOW_DAYS),
+    "rfm_segment_map": segments.segment_map_sql(),
+    "prospects_segment": f"'{segments.PROSPECTS}'",
+    "loyalty_tier_of_trailing_spend": segments.loyalty_tier_sql("coalesce(t.trailing_12m_revenue_try, 0)"),
+    "churn_band_of_risk": segments.churn_band_sql("1 - v.p_alive"),
+    "churn_bands": "[" + ", ".join(f"'{band}'" for band in segments.CHURN_BAND_ORDER) + "]",
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from crm360.models.mle import Fit, maximise
+from crm360.models.mle import Distinct, Fit, maximise
 
 PARAMETERS = ("p", "q", "v")
 
@@ -24,13 +24,16 @@ class Spends:
     x: np.ndarray        # repeat purchases, at least 1
     m: np.ndarray        # average value of those purchases, above 0
     weight: np.ndarray
+    distinct_x: Distinct
+    log_m: np.ndarray
 
     @classmethod
     def of(cls, x, m, weight=None) -> Spends:
         x, m = np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64)
         weight = np.ones_like(x) if weight is None else np.asarray(weight, dtype=np.float64)
         usable = (x > 0) & (m > 0)
-        return cls(x[usable], m[usable], weight[usable])
+        x, m = x[usable], m[usable]
+        return cls(x, m, weight[usable], Distinct.of(x), np.log(m))
 
 
 def log_likelihood(params: dict[str, float], s: Spends) -> np.ndarray:
@@ -39,22 +42,27 @@ def log_likelihood(params: dict[str, float], s: Spends) -> np.ndarray:
 
 
 def _terms(log_params: np.ndarray, s: Spends) -> tuple[np.ndarray, np.ndarray]:
+    """LL = lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(xm+v),
+    and its gradient; terms of x alone are computed per distinct x."""
     p, q, v = np.exp(log_params)
-    x, m = s.x, s.m
+    x, X = s.x, s.distinct_x
     px = p * x
-    log_total = np.log(x * m + v)
-    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(m)
-          + px * np.log(x) - (px + q) * log_total)
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_total)
-    d_q = digamma(px + q) - digamma(q) + np.log(v) - log_total
-    d_v = q / v - (px + q) / (x * m + v)
+    log_total = np.log(x * s.m + v)
+    log_x = X.map(np.log)
+    ll = (X.map(lambda k: gammaln(p * k + q) - gammaln(p * k)) - gammaln(q) + q * np.log(v)
+          + (px - 1) * s.log_m + px * log_x - (px + q) * log_total)
+    psi_pxq = X.map(lambda k: digamma(p * k + q))
+    d_p = x * (psi_pxq - X.map(lambda k: digamma(p * k)) + s.log_m + log_x - log_total)
+    d_q = psi_pxq - digamma(q) + np.log(v) - log_total
+    d_v = q / v - (px + q) / (x * s.m + v)
     return ll, np.stack([d_p * p, d_q * q, d_v * v])
 
 
 def fit(s: Spends) -> Fit:
     """Maximum-likelihood parameters; q <= 1 (an undefined mean spend) does not count as converged."""
     # Start at the spends' own scale, so the optimiser begins in range.
-    x0 = np.log([1.0, 2.0, float(np.average(s.m, weights=s.weight))])
+    scale = float(np.average(s.m, weights=s.weight)) if s.weight.sum() > 0 else 1.0
+    x0 = np.log([1.0, 2.0, scale])
     result = maximise(lambda theta: _terms(theta, s), s.weight, PARAMETERS, x0, (-12.0, 15.0))
     if result.params["q"] > 1:
         return result

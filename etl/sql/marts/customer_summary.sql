@@ -4,6 +4,14 @@
 --   open complaint: status is not 'resolved'; its age runs from opened_at to data_as_of.
 --   value_top_share: the share of customers with at least this net revenue (0.03 = top 3%).
 --   usual_days_between_orders: (last - first purchase) / (orders - 1), for two or more orders.
+--   trailing_12m_revenue_try, loyalty_tier, r/f/m_score, rfm_segment: customer_segments;
+--     customers without a completed order are 'Prospects'.
+--   p_alive, expected_purchases_12m, expected_spend_try, predicted_clv_12m: the value models
+--     (customer_value), null for customers who never bought or when a fit did not converge.
+--   churn_risk = 1 - p_alive, banded; an open complaint past the promise or a detractor latest
+--     NPS answer raises the band by one, and every reason is listed in churn_risk_reasons.
+SET VARIABLE data_as_of = (SELECT data_as_of FROM dataset_info);
+
 CREATE OR REPLACE TABLE customer_summary AS
 WITH bought AS (
     SELECT customer_id,
@@ -21,12 +29,24 @@ WITH bought AS (
 ), complained AS (
     SELECT customer_id, count(*) AS complaints,
            count(*) FILTER (WHERE status <> 'resolved') AS open_complaints,
-           min(opened_at) FILTER (WHERE status <> 'resolved') AS oldest_open_complaint_at
+           min(opened_at) FILTER (WHERE status <> 'resolved') AS oldest_open_complaint_at,
+           count(*) FILTER (WHERE status <> 'resolved' AND coalesce(first_response_at, getvariable('data_as_of'))
+                                  > opened_at + INTERVAL {response_promise_hours} HOUR) AS open_complaints_past_promise
     FROM complaints GROUP BY customer_id
 ), answered AS (
     SELECT customer_id, arg_max(nps_score, responded_at) AS last_nps_score,
            max(responded_at) AS last_nps_at
     FROM survey_responses GROUP BY customer_id
+), signals AS (
+    SELECT customer_id,
+           list_filter([
+               CASE WHEN m.open_complaints_past_promise > 0
+                    THEN 'an open complaint past the {response_promise_hours}-hour promise' END,
+               CASE WHEN a.last_nps_score <= 6 THEN 'latest NPS answer ' || a.last_nps_score || '/10 (detractor)' END
+           ], lambda reason: reason IS NOT NULL) AS service_reasons
+    FROM customers
+    LEFT JOIN complained m USING (customer_id)
+    LEFT JOIN answered a USING (customer_id)
 )
 SELECT
     c.customer_id, c.full_name, c.name_key, c.email, c.phone, c.city, c.birth_date,
@@ -49,11 +69,26 @@ SELECT
     CASE WHEN b.orders > 0 THEN 1 - percent_rank() OVER (ORDER BY coalesce(b.net_revenue_try, 0)) END
         AS value_top_share,
     CASE WHEN b.orders > 1 THEN date_diff('hour', b.first_purchase_at, b.last_purchase_at) / 24.0 / (b.orders - 1) END
-        AS usual_days_between_orders
+        AS usual_days_between_orders,
+    date_diff('day', c.signup_date, getvariable('data_as_of')::DATE) AS tenure_days,
+    coalesce(r.trailing_12m_revenue_try, 0) AS trailing_12m_revenue_try, r.loyalty_tier,
+    v.p_alive, v.expected_purchases_12m, v.expected_spend_try, v.predicted_clv_12m,
+    r.r_score, r.f_score, r.m_score, coalesce(r.rfm_segment, {prospects_segment}) AS rfm_segment,
+    1 - v.p_alive AS churn_risk,
+    CASE WHEN v.p_alive IS NOT NULL THEN {churn_bands}[least(
+        list_position({churn_bands}, {churn_band_of_risk}) + (len(g.service_reasons) > 0)::INTEGER,
+        len({churn_bands}))] END AS churn_risk_band,
+    CASE WHEN v.p_alive IS NOT NULL THEN list_concat(
+        CASE WHEN v.p_alive <= 0.7 THEN [round(100 * (1 - v.p_alive))::INTEGER || '% chance they have stopped buying (purchase model)']
+             ELSE [] END,
+        g.service_reasons) END AS churn_risk_reasons
 FROM customers c
 LEFT JOIN bought b USING (customer_id)
 LEFT JOIN contacted k USING (customer_id)
 LEFT JOIN complained m USING (customer_id)
 LEFT JOIN answered a USING (customer_id)
+LEFT JOIN signals g USING (customer_id)
+LEFT JOIN customer_value v USING (customer_id)
+LEFT JOIN customer_segments r USING (customer_id)
 ORDER BY c.customer_id;
 

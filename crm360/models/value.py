@@ -1,0 +1,115 @@
+"""Fitting the value models on a database's purchase histories and scoring every customer.
+
+Used by the ETL's marts step (cutoff = data_as_of, results in `customer_value` and
+`model_fits`) and by the backtest (cutoff = a calibration end). The histories come from the
+`purchase_histories(cutoff)` macro the marts step stores in the database, so the ETL and the
+backtest prepare data one way.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from crm360 import config
+from crm360.models import bgnbd, gamma_gamma
+from crm360.models.mle import Distinct, Fit
+
+DAYS_PER_WEEK = 7.0
+
+
+@dataclass(frozen=True)
+class ValueModels:
+    purchases: Fit   # BG/NBD
+    spend: Fit       # Gamma-Gamma
+    histories: int   # distinct (x, t_x, T) histories the purchase model was fitted on
+    cutoff: date
+
+    @property
+    def usable(self) -> bool:
+        return self.purchases.converged and self.spend.converged
+
+
+def load_histories(con: duckdb.DuckDBPyConnection, cutoff: date) -> pl.DataFrame:
+    """Every buyer's history up to `cutoff`, one row per customer (read once, fitted and scored)."""
+    columns = con.execute(
+        """SELECT customer_id, repeat_days, recency_days, age_days, repeat_value_avg_try::DOUBLE AS repeat_value
+           FROM purchase_histories(?::DATE) ORDER BY customer_id""", [cutoff]).fetchnumpy()
+    return pl.DataFrame({name: np.asarray(values) for name, values in columns.items()})
+
+
+def _weeks(days: pl.Series | np.ndarray) -> np.ndarray:
+    return np.asarray(days, dtype=np.float64) / DAYS_PER_WEEK
+
+
+def fit(histories: pl.DataFrame, cutoff: date) -> ValueModels:
+    """Fit both models on the distinct histories, weighted by how many customers share each."""
+    triples = histories.group_by("repeat_days", "recency_days", "age_days").len()
+    spends = histories.filter(pl.col("repeat_days") > 0).group_by("repeat_days", "repeat_value").len()
+    purchase_histories = bgnbd.Histories.of(triples["repeat_days"], _weeks(triples["recency_days"]),
+                                            _weeks(triples["age_days"]), triples["len"])
+    purchases = bgnbd.fit(purchase_histories)
+    spend = gamma_gamma.fit(gamma_gamma.Spends.of(spends["repeat_days"], spends["repeat_value"], spends["len"]))
+    return ValueModels(purchases, spend, triples.height, cutoff)
+
+
+def score(histories: pl.DataFrame, models: ValueModels) -> pl.DataFrame:
+    """Per customer with a purchase by the cutoff: P(alive), expected purchase days in the next
+    12 months, expected spend per purchase and the discounted 12-month value. Model columns are
+    null when a fit did not converge: a failed fit is reported, never used."""
+    frame = histories.select("customer_id", "repeat_days")
+    if not models.usable:
+        nothing = pl.lit(None, dtype=pl.Float64)
+        return frame.with_columns(nothing.alias("p_alive"), nothing.alias("expected_purchases_12m"),
+                                  nothing.alias("expected_spend_try"), nothing.alias("predicted_clv_12m"))
+    h = bgnbd.Histories.of(histories["repeat_days"], _weeks(histories["recency_days"]),
+                           _weeks(histories["age_days"]))
+    alive = bgnbd.p_alive(models.purchases.params, h)
+    monthly = _expected_by_month(models.purchases.params, histories, alive)
+    spend = gamma_gamma.expected_spend(models.spend.params, h.x, histories["repeat_value"].to_numpy())
+    discount = (1 + config.CLV_MONTHLY_DISCOUNT_RATE) ** -np.arange(1, config.CLV_HORIZON_MONTHS + 1)
+    return frame.with_columns(
+        pl.Series("p_alive", alive),
+        pl.Series("expected_purchases_12m", monthly.sum(axis=1)),
+        pl.Series("expected_spend_try", spend),
+        pl.Series("predicted_clv_12m", spend * (monthly @ discount)),
+    )
+
+
+def _expected_by_month(params: dict[str, float], histories: pl.DataFrame, alive: np.ndarray) -> np.ndarray:
+    """Expected purchases in each month of the horizon (customers x months).
+
+    E[X(t)] = (a part that depends on x, T and t only) x P(alive | x, t_x, T); the special
+    function is in the first part, so it is computed once per distinct (x, T) in days."""
+    x, age = histories["repeat_days"].to_numpy(), histories["age_days"].to_numpy()
+    pairs = Distinct.of(x.astype(np.int64) * 100_000 + age)
+    distinct = bgnbd.Histories.of(pairs.values // 100_000, np.zeros(pairs.values.size),
+                                  _weeks(pairs.values % 100_000))
+    ends = np.arange(config.CLV_HORIZON_MONTHS + 1) * config.WEEKS_PER_MONTH
+    per_active = np.stack([np.zeros(pairs.values.size)]
+                          + [bgnbd.expected_if_alive(params, distinct, t) for t in ends[1:]], axis=1)
+    return np.diff(per_active, axis=1)[pairs.index] * alive[:, None]
+
+
+def _json(params: dict[str, float]) -> str:
+    return json.dumps({name: value if np.isfinite(value) else None for name, value in params.items()})
+
+
+def record_fits(con: duckdb.DuckDBPyConnection, models: ValueModels, run_id: str) -> None:
+    """Append both fits to `model_fits` (created if missing)."""
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS model_fits (
+            run_id VARCHAR, fitted_at TIMESTAMP, cutoff DATE, model VARCHAR, params VARCHAR,
+            log_likelihood DOUBLE, converged BOOLEAN, iterations INTEGER, message VARCHAR,
+            customers BIGINT, histories BIGINT, seconds DOUBLE)""")
+    fitted_at = datetime.now().replace(microsecond=0)
+    con.executemany(
+        "INSERT INTO model_fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, fitted_at, models.cutoff, name, _json(f.params), f.log_likelihood, f.converged,
+          f.iterations, f.message, f.customers, histories, f.seconds)
+         for name, f, histories in (("bg_nbd", models.purchases, models.histories),
+                                    ("gamma_gamma", models.spend, None))])
