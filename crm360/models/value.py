@@ -29,10 +29,6 @@ class ValueModels:
     histories: int   # distinct (x, t_x, T) histories the purchase model was fitted on
     cutoff: date
 
-    @property
-    def usable(self) -> bool:
-        return self.purchases.converged and self.spend.converged
-
 
 def load_histories(con: duckdb.DuckDBPyConnection, cutoff: date) -> pl.DataFrame:
     """Every buyer's history up to `cutoff`, one row per customer (read once, fitted and scored)."""
@@ -58,25 +54,30 @@ def fit(histories: pl.DataFrame, cutoff: date) -> ValueModels:
 
 
 def score(histories: pl.DataFrame, models: ValueModels) -> pl.DataFrame:
-    """Per customer with a purchase by the cutoff: P(alive), expected purchase days in the next
-    12 months, expected spend per purchase and the discounted 12-month value. Model columns are
-    null when a fit did not converge: a failed fit is reported, never used."""
-    frame = histories.select("customer_id", "repeat_days")
-    if not models.usable:
-        nothing = pl.lit(None, dtype=pl.Float64)
-        return frame.with_columns(nothing.alias("p_alive"), nothing.alias("expected_purchases_12m"),
-                                  nothing.alias("expected_spend_try"), nothing.alias("predicted_clv_12m"))
-    h = bgnbd.Histories.of(histories["repeat_days"], _weeks(histories["recency_days"]),
-                           _weeks(histories["age_days"]))
-    alive = bgnbd.p_alive(models.purchases.params, h)
-    monthly = _expected_by_month(models.purchases.params, histories, alive)
-    spend = gamma_gamma.expected_spend(models.spend.params, h.x, histories["repeat_value"].to_numpy())
+    """Per customer with a purchase by the cutoff: P(alive) and expected purchase days in the
+    next 12 months (BG/NBD), expected spend per purchase (Gamma-Gamma), and the discounted
+    12-month value (both). A model that did not converge is reported, never used: what depends
+    on it is left null."""
+    scores = histories.select("customer_id", "repeat_days")
+    nothing = np.full(histories.height, np.nan)
+    alive = purchases_per_month = spend = None
+    if models.purchases.converged:
+        h = bgnbd.Histories.of(histories["repeat_days"], _weeks(histories["recency_days"]),
+                               _weeks(histories["age_days"]))
+        alive = bgnbd.p_alive(models.purchases.params, h)
+        purchases_per_month = _expected_by_month(models.purchases.params, histories, alive)
+    if models.spend.converged:
+        spend = gamma_gamma.expected_spend(models.spend.params, histories["repeat_days"].to_numpy(),
+                                           histories["repeat_value"].to_numpy())
     discount = (1 + config.CLV_MONTHLY_DISCOUNT_RATE) ** -np.arange(1, config.CLV_HORIZON_MONTHS + 1)
-    return frame.with_columns(
-        pl.Series("p_alive", alive),
-        pl.Series("expected_purchases_12m", monthly.sum(axis=1)),
-        pl.Series("expected_spend_try", spend),
-        pl.Series("predicted_clv_12m", spend * (monthly @ discount)),
+    value = (spend * (purchases_per_month @ discount)
+             if spend is not None and purchases_per_month is not None else nothing)
+    return scores.with_columns(
+        pl.Series("p_alive", nothing if alive is None else alive, nan_to_null=True),
+        pl.Series("expected_purchases_12m", nothing if purchases_per_month is None else purchases_per_month.sum(axis=1),
+                  nan_to_null=True),
+        pl.Series("expected_spend_try", nothing if spend is None else spend, nan_to_null=True),
+        pl.Series("predicted_clv_12m", value, nan_to_null=True),
     )
 
 
