@@ -59,6 +59,11 @@ CLV_MONTHLY_DISCOUNT_RATE = 0.03
 CLV_HORIZON_MONTHS = 12
 WEEKS_PER_MONTH = 52 / 12  # the models count time in weeks, as the literature does
 
+# The model page's calibration/holdout check, computed by each ETL run: fit on everything but
+# the last 26 weeks, forecast those weeks, compare. Half a year covers a season and Efsane Cuma
+# for most cut-offs, and leaves the calibration period long enough to fit.
+BACKTEST_HOLDOUT_WEEKS = 26
+
 # Loyalty tiers by net spend in the trailing 12 months (TRY), highest first; spending nothing
 # in the window means no tier. On the demo data about 5% reach Platinum, 12% Gold, 35% Silver.
 LOYALTY_TIERS = (("Platinum", 50_000), ("Gold", 20_000), ("Silver", 5_000), ("Bronze", 0.01))

@@ -12,13 +12,15 @@ import time
 from collections.abc import Callable
 
 import duckdb
+import polars as pl
 
+from crm360 import config
 from crm360.geography import PROVINCES
-from crm360.models import value
+from crm360.models import backtest, value
 from etl.transform import render_sql
 
-MARTS = ("dataset_info", "value_inputs", "customer_value", "customer_segments", "customer_summary", "kpi_daily",
-         "complaints_daily", "provinces", "customer_name_tokens", "lookup_indexes")
+MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "customer_summary",
+         "kpi_daily", "complaints_daily", "provinces", "customer_name_tokens", "lookup_indexes")
 
 
 def build_customer_value(con: duckdb.DuckDBPyConnection) -> None:
@@ -27,15 +29,32 @@ def build_customer_value(con: duckdb.DuckDBPyConnection) -> None:
     run_id, as_of = con.execute("SELECT run_id, data_as_of FROM dataset_info").fetchone()
     histories = value.load_histories(con, as_of.date())
     models = value.fit(histories, as_of.date())
-    value.record_fits(con, models, run_id)
-    con.register("scored_customers", value.score(histories, models))
+    value.record_fits(con, models, run_id, "scoring")
+    _store(con, "customer_value", value.score(histories, models).sort("customer_id"))
+
+
+def build_model_backtest(con: duckdb.DuckDBPyConnection) -> None:
+    """The model page's evidence: fit on all but the last weeks, forecast them, store forecast
+    and actual repeat purchases per week and by purchases before the cut-off."""
+    run_id, as_of = con.execute("SELECT run_id, data_as_of FROM dataset_info").fetchone()
+    result = backtest.run(con, backtest.default_cutoff(as_of.date(), config.BACKTEST_HOLDOUT_WEEKS), as_of.date())
+    value.record_fits(con, result.models, run_id, "backtest")
+    _store(con, "model_backtest_weekly", result.weekly)
+    _store(con, "model_backtest_by_frequency", result.by_frequency if result.by_frequency.width else pl.DataFrame(
+        schema={"calibration_repeat_purchases": pl.Int64, "customers": pl.UInt32, "predicted_mean": pl.Float64,
+                "actual_mean": pl.Float64}))
+
+
+def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("computed_frame", frame)
     try:
-        con.execute("CREATE OR REPLACE TABLE customer_value AS SELECT * FROM scored_customers ORDER BY customer_id")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM computed_frame")
     finally:
-        con.unregister("scored_customers")
+        con.unregister("computed_frame")
 
 
-PYTHON_MARTS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {"customer_value": build_customer_value}
+PYTHON_MARTS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    "customer_value": build_customer_value, "model_backtest": build_model_backtest}
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, float]:

@@ -97,15 +97,21 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         progress("building marts")
         report.mart_seconds = build_marts(con)
         report.stage_seconds["marts"] = time.perf_counter() - started
-        for model, message in con.execute(
-                "SELECT model, message FROM model_fits WHERE run_id = ? AND NOT converged", [report.run_id]).fetchall():
-            progress(f"warning: the {model} fit did not converge ({message}); "
-                     "lifetime value and churn risk are left empty in this version")
+        _warn_about_failed_fits(con, report.run_id, progress)
         _write_run_tables(con, params, report, load_time)
         con.execute("CHECKPOINT")
     finally:
         con.close()
     return report
+
+
+def _warn_about_failed_fits(con: duckdb.DuckDBPyConnection, run_id: str, progress: Progress) -> None:
+    failed = con.execute("SELECT purpose, model, message FROM model_fits WHERE run_id = ? AND NOT converged",
+                         [run_id]).fetchall()
+    for purpose, model, message in failed:
+        left_out = ("the scores that depend on it are left empty in this version" if purpose == "scoring"
+                    else "the model page shows no holdout check for this version")
+        progress(f"warning: the {model} fit ({purpose}) did not converge ({message}); {left_out}")
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,

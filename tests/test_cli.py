@@ -1,9 +1,12 @@
 """The command lines a person types: exit status, the summary table, the clear failure line."""
+import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.rawfiles import write_raw
 
@@ -43,3 +46,28 @@ def test_etl_on_a_missing_directory_says_how_to_make_one(tmp_path):
 def test_seed_rejects_a_nonsense_customer_count(tmp_path):
     result = _run("-m", "seed", "--customers", "0", "--out", str(tmp_path))
     assert result.returncode == 2 and "--customers must be at least 1" in result.stderr
+
+
+def test_backtest_prints_fits_and_the_holdout_week_by_week(small_db_path):
+    done = _run("-m", "crm360", "backtest", "--db", str(small_db_path), "--calibration-end", "2026-01-01",
+                "--holdout-end", "2026-06-30", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["fits"]["bg_nbd"]["converged"] and set(result["fits"]["bg_nbd"]["params"]) == {"r", "alpha", "a", "b"}
+    assert len(result["weekly"]) == (date(2026, 6, 30) - date(2026, 1, 1)).days // 7
+    last = result["weekly"][-1]
+    assert abs(last["predicted_cumulative"] - last["actual_cumulative"]) < 0.25 * last["actual_cumulative"]
+    actual = sum(g["actual_mean"] * g["customers"] for g in result["by_calibration_repeat_purchases"])
+    assert actual == pytest.approx(last["actual_cumulative"])
+    text = _run("-m", "crm360", "backtest", "--db", str(small_db_path), "--calibration-end", "2026-01-01")
+    assert text.returncode == 0 and "BG/NBD: r = " in text.stdout and "week  predicted cumulative" in text.stdout
+
+
+def test_backtest_explains_bad_arguments(small_db_path, tmp_path):
+    wrong_order = _run("-m", "crm360", "backtest", "--db", str(small_db_path), "--calibration-end", "2026-06-01",
+                       "--holdout-end", "2026-01-01")
+    assert wrong_order.returncode == 1 and "must come after the calibration end" in wrong_order.stderr
+    no_date = _run("-m", "crm360", "backtest", "--db", str(small_db_path), "--calibration-end", "1 June")
+    assert no_date.returncode == 2 and "is not a date" in no_date.stderr
+    missing = _run("-m", "crm360", "backtest", "--db", str(tmp_path / "none.duckdb"), "--calibration-end", "2026-01-01")
+    assert missing.returncode == 1 and "cannot open" in missing.stderr and "Traceback" not in missing.stderr

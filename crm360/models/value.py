@@ -82,7 +82,15 @@ def score(histories: pl.DataFrame, models: ValueModels) -> pl.DataFrame:
 
 
 def _expected_by_month(params: dict[str, float], histories: pl.DataFrame, alive: np.ndarray) -> np.ndarray:
-    """Expected purchases in each month of the horizon (customers x months).
+    """Expected purchases in each month of the horizon (customers x months)."""
+    ends = np.arange(1, config.CLV_HORIZON_MONTHS + 1) * config.WEEKS_PER_MONTH
+    cumulative = expected_cumulative(params, histories, alive, ends)
+    return np.diff(cumulative, axis=1, prepend=0.0)
+
+
+def expected_cumulative(params: dict[str, float], histories: pl.DataFrame, alive: np.ndarray,
+                        horizons_weeks: np.ndarray) -> np.ndarray:
+    """Expected purchases by each horizon after the cut-off (customers x horizons).
 
     E[X(t)] = (a part that depends on x, T and t only) x P(alive | x, t_x, T); the special
     function is in the first part, so it is computed once per distinct (x, T) in days."""
@@ -90,27 +98,26 @@ def _expected_by_month(params: dict[str, float], histories: pl.DataFrame, alive:
     pairs = Distinct.of(x.astype(np.int64) * 100_000 + age)
     distinct = bgnbd.Histories.of(pairs.values // 100_000, np.zeros(pairs.values.size),
                                   _weeks(pairs.values % 100_000))
-    ends = np.arange(config.CLV_HORIZON_MONTHS + 1) * config.WEEKS_PER_MONTH
-    per_active = np.stack([np.zeros(pairs.values.size)]
-                          + [bgnbd.expected_if_alive(params, distinct, t) for t in ends[1:]], axis=1)
-    return np.diff(per_active, axis=1)[pairs.index] * alive[:, None]
+    per_active = np.stack([bgnbd.expected_if_alive(params, distinct, float(t)) for t in horizons_weeks], axis=1)
+    return per_active[pairs.index] * alive[:, None]
 
 
 def _json(params: dict[str, float]) -> str:
     return json.dumps({name: value if np.isfinite(value) else None for name, value in params.items()})
 
 
-def record_fits(con: duckdb.DuckDBPyConnection, models: ValueModels, run_id: str) -> None:
-    """Append both fits to `model_fits` (created if missing)."""
+def record_fits(con: duckdb.DuckDBPyConnection, models: ValueModels, run_id: str, purpose: str) -> None:
+    """Append both fits to `model_fits` (created if missing); `purpose` is 'scoring' (the fit
+    behind the customers' scores) or 'backtest' (the calibration/holdout check)."""
     con.execute("""
         CREATE TABLE IF NOT EXISTS model_fits (
-            run_id VARCHAR, fitted_at TIMESTAMP, cutoff DATE, model VARCHAR, params VARCHAR,
+            run_id VARCHAR, fitted_at TIMESTAMP, purpose VARCHAR, cutoff DATE, model VARCHAR, params VARCHAR,
             log_likelihood DOUBLE, converged BOOLEAN, iterations INTEGER, message VARCHAR,
             customers BIGINT, histories BIGINT, seconds DOUBLE)""")
     fitted_at = datetime.now().replace(microsecond=0)
     con.executemany(
-        "INSERT INTO model_fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(run_id, fitted_at, models.cutoff, name, _json(f.params), f.log_likelihood, f.converged,
+        "INSERT INTO model_fits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, fitted_at, purpose, models.cutoff, name, _json(f.params), f.log_likelihood, f.converged,
           f.iterations, f.message, f.customers, histories, f.seconds)
          for name, f, histories in (("bg_nbd", models.purchases, models.histories),
                                     ("gamma_gamma", models.spend, None))])

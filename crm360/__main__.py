@@ -1,0 +1,91 @@
+"""`python -m crm360 backtest --db PATH --calibration-end DATE [--holdout-end DATE] [--json]`
+
+Fits the purchase (BG/NBD) and spend (Gamma-Gamma) models on the purchases up to the
+calibration end and prints their parameters, log-likelihoods and convergence, then the forecast
+against the actual cumulative repeat purchases for each week of the holdout (default: to the
+newest event in the data), and the same by how many repeat purchases customers had made.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from crm360.models import backtest
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"“{text}” is not a date (YYYY-MM-DD)") from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crm360", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("backtest", help="fit on a calibration period, compare with the holdout")
+    run.add_argument("--db", type=Path, required=True, help="a database published by the ETL")
+    run.add_argument("--calibration-end", type=_date, required=True, help="last day of the calibration period")
+    run.add_argument("--holdout-end", type=_date, help="last day of the holdout (default: the newest event)")
+    run.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    try:
+        con = duckdb.connect(str(args.db), read_only=True)
+    except duckdb.Error as error:
+        print(f"backtest: cannot open {args.db}: {error}", file=sys.stderr)
+        return 1
+    try:
+        holdout_end = args.holdout_end or con.execute("SELECT data_as_of FROM dataset_info").fetchone()[0].date()
+        result = backtest.run(con, args.calibration_end, holdout_end)
+    except (duckdb.Error, ValueError) as error:
+        print(f"backtest: {error}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    print(json.dumps(_as_dict(result), indent=2, default=str) if args.json else _as_text(result))
+    return 0 if result.models.purchases.converged else 2
+
+
+def _as_dict(result: backtest.Backtest) -> dict:
+    fits = {name: {"params": fit.params, "log_likelihood": fit.log_likelihood, "converged": fit.converged,
+                   "iterations": fit.iterations, "message": fit.message, "customers": fit.customers,
+                   "seconds": fit.seconds}
+            for name, fit in (("bg_nbd", result.models.purchases), ("gamma_gamma", result.models.spend))}
+    return {"calibration_end": result.models.cutoff, "holdout_end": result.holdout_end, "fits": fits,
+            "errors": result.errors(), "weekly": result.weekly.to_dicts(),
+            "by_calibration_repeat_purchases": result.by_frequency.to_dicts()}
+
+
+def _as_text(result: backtest.Backtest) -> str:
+    lines = [f"calibration to {result.models.cutoff}, holdout to {result.holdout_end} ({result.holdout_weeks} weeks)"]
+    for name, fit in (("BG/NBD", result.models.purchases), ("Gamma-Gamma", result.models.spend)):
+        params = ", ".join(f"{k} = {v:.4g}" for k, v in fit.params.items())
+        lines.append(f"{name}: {params}; log-likelihood {fit.log_likelihood:,.2f}; "
+                     f"{'converged' if fit.converged else 'DID NOT CONVERGE'} ({fit.message}); "
+                     f"{fit.customers:,} customers, {fit.seconds:.2f} s")
+    if result.weekly.is_empty():
+        lines.append("no forecast: the purchase model did not converge or the holdout is under a week")
+        return "\n".join(lines)
+    lines.append("\nweek  predicted cumulative  actual cumulative  error")
+    for week, predicted, actual in result.weekly.iter_rows():
+        error = f"{(predicted - actual) / actual:+.1%}" if actual else "—"
+        lines.append(f"{week:4d}  {predicted:20,.1f}  {actual:17,.0f}  {error:>6}")
+    lines.append("\nrepeat purchases before the cut-off  customers  predicted mean  actual mean")
+    for group, customers, predicted, actual in result.by_frequency.iter_rows():
+        label = f"{group}+" if group == backtest.FREQUENCY_GROUPS else str(group)
+        lines.append(f"{label:>35}  {customers:9,d}  {predicted:14.3f}  {actual:11.3f}")
+    errors = result.errors()
+    lines.append(f"\ntotal: predicted {errors['predicted_total']:,.0f}, actual {errors['actual_total']:,.0f} "
+                 f"({errors['total_error_share']:+.1%}); mean absolute error over the groups "
+                 f"{errors['group_mean_absolute_error']:.3f} purchases per customer")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
