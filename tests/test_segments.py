@@ -121,7 +121,7 @@ def churners(tmp_path_factory):
 
 
 def test_an_open_complaint_past_the_promise_raises_a_loyal_customers_churn_band(churners):
-    assert churners.row("SELECT converged FROM model_fits WHERE model = 'bg_nbd'")[0]
+    assert churners.row("SELECT converged FROM model_fits WHERE model = 'bg_nbd' AND purpose = 'scoring'")[0]
     risk, band, reasons = churners.frame(
         """SELECT churn_risk, churn_risk_band, churn_risk_reasons FROM customer_summary
            WHERE customer_id = 1000400""").row(0)
@@ -139,7 +139,7 @@ def test_a_fit_that_did_not_converge_leaves_the_model_columns_empty(tmp_path):
     purchases = [{"order_id": i + 1, "customer_id": 1_000_500 + i, "ordered_at": f"2026-0{i + 1}-01 10:00:00"}
                  for i in range(5)]
     database, _ = load_dir(write_raw(tmp_path / "raw", customers=customers, purchases=purchases), tmp_path)
-    assert database.frame("SELECT model, converged FROM model_fits").rows() == [
+    assert database.frame("SELECT model, converged FROM model_fits WHERE purpose = 'scoring'").rows() == [
         ("bg_nbd", False), ("gamma_gamma", False)]
     rows = database.frame("SELECT p_alive, predicted_clv_12m, churn_risk_band, rfm_segment FROM customer_summary")
     assert rows["p_alive"].null_count() == rows["predicted_clv_12m"].null_count() == rows.height == 5

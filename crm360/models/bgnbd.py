@@ -121,5 +121,6 @@ def expected_if_alive(params: dict[str, float], h: Histories, horizon: float) ->
     """
     r, alpha, a, b = (params[p] for p in PARAMETERS)
     z = horizon / (alpha + h.T + horizon)
-    transformed = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + h.x - 1, z)
-    return (a + b + h.x - 1) / (a - 1) * (1 - transformed)
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite results become nulls, not warnings
+        transformed = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + h.x - 1, z)
+        return (a + b + h.x - 1) / (a - 1) * (1 - transformed)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+EDGE = np.log(1.05)
 GRADIENT_TOLERANCE = 1e-5  # mean log-likelihood slope per log parameter that counts as the top:
 # moving a parameter 1% from there changes the mean log-likelihood by 1e-7
 
@@ -64,11 +65,13 @@ def maximise(terms: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], weigh
                       options={"maxiter": 1000, "gtol": 1e-8, "ftol": 1e-12})
     value, gradient = objective(result.x)
     flat = bool(np.max(np.abs(gradient)) < GRADIENT_TOLERANCE)
-    at_bound = bool(np.any((result.x <= bounds[0] + 1e-6) | (result.x >= bounds[1] - 1e-6)))
+    # A parameter that ran to (within 5% of) the edge of its range means the data could not pin
+    # it down: the likelihood keeps rising towards a degenerate model.
+    at_bound = bool(np.any((result.x <= bounds[0] + EDGE) | (result.x >= bounds[1] - EDGE)))
     converged = flat and not at_bound and bool(np.isfinite(value))
     message = f"{result.message}; largest gradient {np.max(np.abs(gradient)):.1e}"
     if at_bound:
-        message += "; a parameter reached its bound"
+        message += "; a parameter ran to the edge of its range (the data cannot pin it down)"
     params = dict(zip(names, np.exp(result.x).tolist(), strict=True))
     return Fit(params, -value * total, converged, int(result.nit), message, round(total),
                time.perf_counter() - started)
