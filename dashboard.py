@@ -17,6 +17,8 @@ st.set_page_config(page_title="Customer 360", page_icon=":material/hub:", layout
 PAGES = [
     st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
     st.Page("pages/customer.py", title="Customer lookup", icon=":material/person_search:", url_path="customer"),
+    st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:", url_path="segments"),
+    st.Page("pages/model.py", title="Value model", icon=":material/query_stats:", url_path="model"),
     st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach"),
     st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends"),
     st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:", url_path="data-health"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from crm360 import config
 
 PROMISE = config.RESPONSE_PROMISE_HOURS
+_BANDS = dict(config.CHURN_RISK_BANDS)
 
 GLOSSARY: dict[str, str] = {
     "net_revenue": "Sum of net amounts (after discounts, in TRY) of completed orders. Returned "
@@ -30,6 +31,26 @@ GLOSSARY: dict[str, str] = {
     "now": "Ages and clocks are measured from the newest event in the loaded data (data mode, "
            "the default) or from the real clock when CRM_CLOCK=wall. The caption under each "
            "page title says which.",
+    "predicted_clv_12m": f"Predicted 12-month value: expected purchases in each of the next "
+                         f"{config.CLV_HORIZON_MONTHS} months (BG/NBD) times the expected spend per purchase "
+                         f"(Gamma-Gamma), each month discounted at {config.CLV_MONTHLY_DISCOUNT_RATE:.0%}. "
+                         "Empty for customers who never bought, or when a model did not converge.",
+    "expected_purchases_12m": "Purchase days the BG/NBD model expects from the customer in the next 12 months, "
+                              "given how often and how recently they bought.",
+    "p_alive": "Probability the customer still buys from us (BG/NBD). The model lets customers drop out only "
+               "right after a purchase, so a customer who bought once counts as active.",
+    "churn_risk": "1 - probability the customer still buys from us, banded: high from "
+                  f"{_BANDS['high']:.0%}, medium from {_BANDS['medium']:.0%}. "
+                  f"An open complaint past the {PROMISE}-hour promise or a detractor as the latest NPS answer "
+                  "raises the band one step; the reasons are listed.",
+    "rfm_segment": "Recency and frequency scored 1-5 by quintiles among buyers (5 = most recent, most orders), "
+                   "mapped to ten segments; the Segments page lists the rule for each. 'Prospects' never "
+                   "completed an order.",
+    "loyalty_tier": "Tier by net spend in the last 365 days: " + ", ".join(
+        f"{name} from ₺{threshold:,.0f}" for name, threshold in config.LOYALTY_TIERS[:-1])
+        + "; any spend is Bronze; none, no tier.",
+    "model_log_likelihood": "Log-likelihood of the fitted model over all customers: higher is better for the "
+                            "same data; it is what the fit maximises.",
     "rows_read": "Data rows in the file (the header excluded), unreadable lines included.",
     "rows_loaded": "Rows that passed every check and are in the tables.",
     "rows_duplicate": "Rows whose natural key (e.g. interaction_id) appeared again later in the "

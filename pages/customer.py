@@ -152,14 +152,37 @@ def _show_talking_points(record: views.CustomerRecord) -> None:
 
 
 def _show_metrics(profile: dict) -> None:
-    cols = st.columns(5)
-    cols[0].metric("Net revenue", ui.money(profile["net_revenue_try"]), help=GLOSSARY["net_revenue"])
-    cols[1].metric("Orders", f"{profile['orders']:,}", help=GLOSSARY["orders"])
-    cols[2].metric("Avg order", ui.money(profile["average_order_value_try"]),
-                   help=GLOSSARY["average_order_value"])
+    cols = st.columns([1, 1.2, 1, 1, 1])
+    cols[0].metric("Value so far", ui.money(profile["net_revenue_try"]), help=GLOSSARY["net_revenue"])
+    expected = profile["expected_purchases_12m"]
+    cols[1].metric("Predicted 12 months", ui.money(profile["predicted_clv_12m"]),
+                   delta=f"{expected:.1f} purchases" if expected is not None else None, delta_color="off",
+                   delta_arrow="off", help=GLOSSARY["predicted_clv_12m"] + " " + GLOSSARY["expected_purchases_12m"])
+    average = profile["average_order_value_try"]
+    cols[2].metric("Orders", f"{profile['orders']:,}", delta=f"avg {ui.money(average)}" if average else None,
+                   delta_color="off", delta_arrow="off",
+                   help=GLOSSARY["orders"] + " Avg: " + GLOSSARY["average_order_value"])
     cols[3].metric("Open complaints", profile["open_complaints"], help=GLOSSARY["open_complaints"])
     last = profile["last_contact_at"]
-    cols[4].metric("Last contact", f"{last:%d.%m.%Y}" if last else "—", help=GLOSSARY["last_contact"])
+    cols[4].metric("Last contact", f"{last:%d.%m.%y}" if last else "—", help=GLOSSARY["last_contact"])
+
+
+CHURN_COLOURS = {"high": "red", "medium": "orange", "low": "green"}
+
+
+def _show_standing(profile: dict) -> None:
+    """Segment, tier and churn risk as badges under the name: who this customer is to the business."""
+    cols = st.columns([2, 2, 3, 5])
+    cols[0].badge(profile["rfm_segment"], color="blue", icon=":material/groups:", help=GLOSSARY["rfm_segment"])
+    tier = profile["loyalty_tier"]
+    cols[1].badge(f"{tier} tier" if tier else "no tier", color="violet" if tier else "gray",
+                  icon=":material/workspace_premium:", help=GLOSSARY["loyalty_tier"])
+    band = profile["churn_risk_band"]
+    label = f"churn risk {band} ({profile['churn_risk']:.0%})" if band else "churn risk —"
+    cols[2].badge(label, color=CHURN_COLOURS.get(band, "gray"), icon=":material/trending_down:",
+                  help=GLOSSARY["churn_risk"])
+    if band and profile["churn_risk_reasons"]:
+        cols[3].caption("Because: " + "; ".join(ui.plain(r) for r in profile["churn_risk_reasons"]))
 
 
 def _show_timeline(record: views.CustomerRecord) -> None:
@@ -241,6 +264,7 @@ def _show_profile(customer_id: int) -> None:
         st.error(f"There is no customer #{customer_id}.")
         return
     _show_header(record.profile)
+    _show_standing(record.profile)
     _show_alerts(record)
     _show_talking_points(record)
     _show_metrics(record.profile)

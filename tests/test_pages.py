@@ -2,6 +2,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from crm360 import segments, ui
+
 APP = "../dashboard.py"
 
 
@@ -41,8 +43,14 @@ def test_customer_page_search_box_first_and_a_search_opens_the_profile(app, smal
     app.text_input[0].input(str(customer_id)).run()
     assert not app.exception
     assert app.header[0].value.replace("\\", "") == name
-    assert any(m.label == "Net revenue" for m in app.metric)
+    assert any(m.label == "Value so far" for m in app.metric)
     assert app.dataframe, "recent history table"
+    segment, clv = small_db.row("SELECT rfm_segment, predicted_clv_12m FROM customer_summary WHERE customer_id = ?",
+                                [customer_id])
+    predicted = next(m for m in app.metric if m.label == "Predicted 12 months")
+    assert predicted.value == ui.money(clv)
+    assert any(m.value.startswith(":blue-badge[") and m.value.endswith(f" {segment}]") for m in app.markdown)
+    assert any("churn risk" in m.value for m in app.markdown)
 
 
 def test_customer_deep_link_opens_the_profile(app, small_db):
@@ -92,8 +100,31 @@ def test_data_health_shows_runs_and_reconciliation(app):
     assert any("reconciles" in s.value for s in app.success)
 
 
+def test_segment_page_shows_every_segment_with_size_value_and_flow(app, small_db):
+    _open(app, "pages/segments.py")
+    table = app.dataframe[0].value
+    assert set(table["segment"]) == {s.name for s in segments.RFM_SEGMENTS} | {segments.PROSPECTS}
+    assert table["customers"].sum() == small_db.row("SELECT count(*) FROM customers")[0]
+    assert any("stayed in their segment" in c.value for c in app.caption)  # the flow between two dates
+    app.selectbox[0].select("Cannot Lose Them").run()
+    assert not app.exception
+    members = app.dataframe[-1].value
+    assert len(members) == small_db.row(
+        "SELECT least(count(*), 500) FROM customer_summary WHERE rfm_segment = 'Cannot Lose Them'")[0]
+
+
+def test_model_page_shows_the_fits_and_the_holdout_check(app, small_db):
+    _open(app, "pages/model.py")
+    text = _text(app)
+    assert "BG/NBD (purchases)" in text and "converged" in text and "r = " in text
+    labels = {m.label: m.value for m in app.metric}
+    actual = small_db.row("SELECT max(actual_cumulative) FROM model_backtest_weekly")[0]
+    assert labels["Actual repeat purchases"] == f"{actual:,.0f}"
+    assert len(app.get("plotly_chart")) == 2
+
+
 @pytest.mark.parametrize("page", ["", "pages/customer.py", "pages/outreach.py", "pages/trends.py",
-                                  "pages/data_health.py"])
+                                  "pages/data_health.py", "pages/segments.py", "pages/model.py"])
 def test_without_a_database_every_page_explains_how_to_create_one(tmp_path, monkeypatch, page):
     monkeypatch.setenv("CRM_DB", str(tmp_path / "missing.duckdb"))
     app = AppTest.from_file(APP, default_timeout=30)
