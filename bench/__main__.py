@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.browser_lookups:
         _, _, out = run_measured([py, "-m", "bench.browser", str(db), str(args.browser_lookups)])
         results["browser"] = json.loads(out)
+    _, peak, out = run_measured([py, "-m", "bench.models", str(db)])
+    results["models"] = {**json.loads(out), "peak_bytes": peak}
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +160,27 @@ def table(results: dict) -> str:
     elif browser:
         lines.append(f"browser, Enter to name on screen ({browser['count']} searches): p50 {browser['p50_s']:.2f} s, "
                      f"p95 {browser['p95_s']:.2f} s, max {browser['max_s']:.2f} s")
+    if "models" in results:
+        lines += ["", *_models_table(results["models"])]
     return "\n".join(lines)
+
+
+def _models_table(models: dict) -> list[str]:
+    seconds = models["seconds"]
+    lines = [f"value models ({models['customers_scored']:,} buyers, {models['distinct_histories']:,} distinct "
+             "histories):",
+             f"{'  purchase histories (SQL)':<34}{seconds['histories_sql']:>10.2f}",
+             f"{'  fit BG/NBD + Gamma-Gamma':<34}{seconds['fit_both']:>10.2f}",
+             f"{'  score every buyer':<34}{seconds['score']:>10.2f}",
+             f"{'  fit + score (target at most 5 s)':<34}{seconds['fit_and_score']:>10.2f}",
+             f"{'  RFM, tier, segment (at most 3 s)':<34}{seconds['rfm_tier_segment']:>10.2f}"]
+    baseline = models["baseline"]
+    if "skipped" in baseline:
+        lines.append(f"baseline skipped: {baseline['skipped']}")
+    else:
+        lines.append(f"baseline: lifetimes fits the same models in {baseline['seconds']:.2f} s = "
+                     f"{baseline['ratio_to_ours']:.1f}x our fit")
+    return lines
 
 
 if __name__ == "__main__":

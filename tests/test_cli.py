@@ -71,3 +71,14 @@ def test_backtest_explains_bad_arguments(small_db_path, tmp_path):
     assert no_date.returncode == 2 and "is not a date" in no_date.stderr
     missing = _run("-m", "crm360", "backtest", "--db", str(tmp_path / "none.duckdb"), "--calibration-end", "2026-01-01")
     assert missing.returncode == 1 and "cannot open" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_bench_models_times_the_fits_and_reports_the_baseline_or_why_not(small_db_path):
+    from bench import models
+
+    result = models.run(small_db_path)
+    assert result["bg_nbd"]["converged"] and result["customers_scored"] > 1000
+    assert set(result["seconds"]) >= {"histories_sql", "fit_both", "score", "fit_and_score", "rfm_tier_segment"}
+    baseline = result["baseline"]
+    assert "skipped" in baseline or baseline["bg_nbd_params"]["r"] == pytest.approx(
+        result["bg_nbd"]["params"]["r"], rel=1e-3)
