@@ -122,3 +122,40 @@ def test_extreme_customers_give_finite_sensible_outputs():
 def test_a_fit_the_data_cannot_pin_down_is_reported_as_not_converged():
     nobody_came_back = bgnbd.Histories.of([0] * 50, [0.0] * 50, np.linspace(1, 50, 50))
     assert not bgnbd.fit(nobody_came_back).converged
+
+
+def _textbook_expected(params: dict, x: float, t_x: float, T: float, t: float) -> float:
+    """E[X(t) | x, t_x, T] as printed in Fader, Hardie & Lee (2005), eq. 10."""
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = params.values()
+    first = (a + b + x - 1) / (a - 1) * (
+        1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)))
+    second = 1 + (x > 0) * a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+    return first / second
+
+
+def test_predicted_value_is_discounted_monthly_purchases_times_expected_spend():
+    from datetime import date as day
+
+    from crm360 import config
+    from crm360.models import value
+    from crm360.models.mle import Fit
+
+    spend_params = {"p": 6.0, "q": 4.0, "v": 15.0}
+    models = value.ValueModels(Fit(BG, -1.0, True, 1, "", 3, 0.0), Fit(spend_params, -1.0, True, 1, "", 2, 0.0),
+                               3, day(2026, 1, 1))
+    histories = pl.DataFrame({"customer_id": [1, 2, 3], "repeat_days": [0, 3, 12],
+                              "recency_days": [0, 70, 300], "age_days": [100, 140, 310],
+                              "repeat_value": [None, 40.0, 25.0]})
+    scores = value.score(histories, models).rows_by_key("customer_id", named=True, unique=True)
+    month = config.WEEKS_PER_MONTH
+    for customer_id, x, t_x, T, m in histories.iter_rows():
+        expected = [_textbook_expected(BG, x, t_x / 7, T / 7, k * month) for k in range(13)]
+        spend = (1 - 6 * x / (6 * x + 3)) * 15 * 6 / 3 + 6 * x / (6 * x + 3) * (m or 0.0)
+        by_hand = sum(spend * (expected[k] - expected[k - 1]) / (1 + config.CLV_MONTHLY_DISCOUNT_RATE) ** k
+                      for k in range(1, 13))
+        row = scores[customer_id]
+        assert row["expected_purchases_12m"] == pytest.approx(expected[12], rel=1e-9)
+        assert row["expected_spend_try"] == pytest.approx(spend, rel=1e-12)
+        assert row["predicted_clv_12m"] == pytest.approx(by_hand, rel=1e-9)

@@ -173,3 +173,14 @@ def tiers(tmp_path_factory):
 def test_tiers_at_their_thresholds(tiers):
     assert [tiers[c] for c in range(1_000_300, 1_000_307)] == [
         "Platinum", "Gold", "Gold", "Silver", "Bronze", "Bronze", None]
+
+
+def test_model_fits_of_every_run_are_kept(tmp_path):
+    customers = [_customer(1_000_600 + i) for i in range(3)]
+    purchases = [{"order_id": i + 1, "customer_id": 1_000_600 + i % 3, "ordered_at": f"2026-0{i + 1}-01 10:00:00"}
+                 for i in range(6)]
+    raw = write_raw(tmp_path / "raw", customers=customers, purchases=purchases)
+    load_dir(raw, tmp_path)
+    database, _ = load_dir(raw, tmp_path)
+    runs = database.frame("SELECT run_id, count(*) AS fits FROM model_fits GROUP BY run_id").rows()
+    assert len(runs) == 2 and all(fits == 4 for _, fits in runs)  # scoring and backtest, two models each
