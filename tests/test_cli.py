@@ -82,3 +82,15 @@ def test_bench_models_times_the_fits_and_reports_the_baseline_or_why_not(small_d
     baseline = result["baseline"]
     assert "skipped" in baseline or baseline["bg_nbd_params"]["r"] == pytest.approx(
         result["bg_nbd"]["params"]["r"], rel=1e-3)
+
+
+def test_etl_warns_when_a_value_model_does_not_converge(tmp_path):
+    customers = [{"customer_id": 1_000_700 + i, "phone": f"0532 000 70 {i:02d}", "email": f"n{i}@example.com"}
+                 for i in range(4)]
+    purchases = [{"order_id": i + 1, "customer_id": 1_000_700 + i, "ordered_at": "2026-05-01 10:00:00"}
+                 for i in range(4)]  # nobody bought twice: drop-out cannot be estimated
+    raw = write_raw(tmp_path / "raw", customers=customers, purchases=purchases)
+    loaded = _run("-m", "etl", "--raw", str(raw), "--db", str(tmp_path / "crm.duckdb"))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "warning: the bg_nbd fit (scoring) did not converge" in loaded.stderr
+    assert "the scores that depend on it are left empty" in loaded.stderr
