@@ -20,7 +20,8 @@ def test_agent_searches_a_name_and_sees_the_customer(served, small_db):
                                 ORDER BY customer_id LIMIT 1""")
     with chromium_page() as page:
         search_and_wait(page, served, key, name)
-        page.get_by_text("Net revenue").first.wait_for(timeout=15_000)
+        page.get_by_text("Value so far").first.wait_for(timeout=15_000)
+        page.get_by_text("churn risk").first.wait_for(timeout=15_000)  # the header's standing badges
 
 
 def test_agent_types_a_phone_number_and_sees_the_right_customer(served, small_db):
