@@ -208,7 +208,7 @@ def _show_timeline(record: views.CustomerRecord) -> None:
     shown = events.with_columns(
         events["channel"].replace_strict(CHANNEL_ICONS, default="•").alias("icon"))
     st.caption(f"Events {(page - 1) * PAGE_SIZE + 1:,}-{min(page * PAGE_SIZE, total):,} of {total:,}, newest first.")
-    st.dataframe(shown.select("happened_at", "icon", "kind", "channel", "summary", "detail"),
+    st.dataframe(shown.select("happened_at", "icon", "kind", "channel", "summary", pl.col("detail").fill_null("")),
                  hide_index=True, width="stretch",
                  column_config={"happened_at": st.column_config.DatetimeColumn("When", format="DD.MM.YYYY HH:mm"),
                                 "icon": st.column_config.TextColumn("", width="small")})
