@@ -119,8 +119,18 @@ def customer_profile(db: Database, customer_id: int) -> dict | None:
         return _profile(snap, customer_id)
 
 
-def _profile(snap: Snapshot, customer_id: int) -> dict | None:
-    snap.cursor.execute("SELECT * FROM customer_summary WHERE customer_id = ?", [customer_id])
+# What the customer page reads of the summary: each column read costs (customer_summary has ~50).
+PAGE_PROFILE_COLUMNS = """
+    customer_id, full_name, city, birth_date, signup_date, preferred_channel, language, consent_email,
+    consent_sms, consent_phone, do_not_contact, orders, net_revenue_try, average_order_value_try,
+    last_purchase_at, last_contact_at, open_complaints, value_top_share, usual_days_between_orders,
+    rfm_segment, loyalty_tier, p_alive, expected_purchases_12m, predicted_clv_12m, churn_risk,
+    churn_risk_band, churn_risk_reasons
+"""
+
+
+def _profile(snap: Snapshot, customer_id: int, columns: str = "*") -> dict | None:
+    snap.cursor.execute(f"SELECT {columns} FROM customer_summary WHERE customer_id = ?", [customer_id])
     row = snap.cursor.fetchone()
     if row is None:
         return None
@@ -153,7 +163,7 @@ def load_customer(db: Database, customer_id: int) -> CustomerRecord | None:
     """Everything on record about one customer, or None for an unknown customer number."""
     with db.snapshot() as snap:
         reads = {name: snap.frame_in_parallel(_READERS, sql, [customer_id]) for name, sql in _FACT_READS.items()}
-        profile = _profile(snap, customer_id)
+        profile = _profile(snap, customer_id, PAGE_PROFILE_COLUMNS)
         products = _per_version(snap, "products", lambda: _products(snap))
         rows = {name: read.result() for name, read in reads.items()}
     if profile is None:
