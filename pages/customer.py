@@ -268,17 +268,15 @@ def _show_profile(customer_id: int) -> None:
     _show_alerts(record)
     _show_talking_points(record)
     _show_metrics(record.profile)
-    tabs = st.tabs(["Timeline", "Purchases", "Complaints", "Contacts by channel", "Satisfaction"])
-    with tabs[0]:
-        _show_timeline(record)
-    with tabs[1]:
-        _show_purchases(record)
-    with tabs[2]:
-        _show_complaints(record)
-    with tabs[3]:
-        _show_channels(record)
-    with tabs[4]:
-        _show_satisfaction(record)
+    # Only the open tab is computed and sent: a lookup draws one section, not five (two of them
+    # charts), which keeps the browser's work per lookup small.
+    tabs = st.tabs(["Timeline", "Purchases", "Complaints", "Contacts by channel", "Satisfaction"],
+                   key="profile-section", on_change="rerun")
+    sections = (_show_timeline, _show_purchases, _show_complaints, _show_channels, _show_satisfaction)
+    for tab, show in zip(tabs, sections, strict=True):
+        if tab.open:
+            with tab:
+                show(record)
 
 
 selected = _resolve_customer()

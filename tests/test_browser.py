@@ -22,6 +22,8 @@ def test_agent_searches_a_name_and_sees_the_customer(served, small_db):
         search_and_wait(page, served, key, name)
         page.get_by_text("Value so far").first.wait_for(timeout=15_000)
         page.get_by_text("churn risk").first.wait_for(timeout=15_000)  # the header's standing badges
+        page.get_by_role("tab", name="Purchases").click()  # sections are drawn when opened
+        page.get_by_text("Completed orders").first.wait_for(timeout=15_000)
 
 
 def test_agent_types_a_phone_number_and_sees_the_right_customer(served, small_db):

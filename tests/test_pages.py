@@ -156,3 +156,20 @@ def test_customer_timeline_filters_and_paging_rerun_without_errors(app, small_db
     assert not app.exception
     app.multiselect[1].set_value(["phone"]).run()
     assert not app.exception
+
+
+@pytest.mark.parametrize(("section", "shows"), [("Purchases", "Completed orders"), ("Complaints", None),
+                                                ("Contacts by channel", None), ("Satisfaction", None)])
+def test_each_profile_section_renders_only_when_opened(app, small_db, section, shows):
+    customer_id = small_db.row("""SELECT customer_id FROM customer_summary WHERE orders > 2 AND complaints > 0
+                                  ORDER BY customer_id LIMIT 1""")[0]
+    _open(app, "pages/customer.py", customer=str(customer_id))
+    assert not any(m.label == "Completed orders" for m in app.metric)  # the timeline is open, not purchases
+    app.session_state["profile-section"] = section
+    app.run()
+    assert not app.exception
+    assert not any(c.value.startswith("Events 1-") for c in app.caption)  # the timeline is not drawn now
+    if shows:
+        assert any(m.label == shows for m in app.metric)
+    else:
+        assert app.dataframe or app.get("plotly_chart") or app.info
