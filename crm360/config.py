@@ -72,6 +72,20 @@ LOYALTY_TIERS = (("Platinum", 50_000), ("Gold", 20_000), ("Silver", 5_000), ("Br
 # An open complaint past the promise or a detractor NPS answer raises the band by one.
 CHURN_RISK_BANDS = (("high", 0.6), ("medium", 0.3), ("low", 0.0))
 
+# Proactive outreach (crm360/outreach_rules.py). The outreach page shows the values in force.
+STALLED_COMPLAINT_DAYS = 5          # answered but not resolved for longer than this
+FOLLOW_UP_WINDOW_DAYS = 7           # resolved this recently: check the solution held
+DETRACTOR_WINDOW_DAYS = 30          # NPS 0-6 or CSAT 1-2 this recently: recover
+HIGH_VALUE_TOP_SHARE = 0.2          # "high value": the top 20% of buyers by value so far
+AT_RISK_P_ALIVE = 0.5               # ... whose chance of still buying fell below this
+QUIET_GAP_FACTOR = 2.0              # ... or who have not bought for twice their usual gap
+CELEBRATION_WINDOW_DAYS = 7         # birthdays and customer anniversaries within this many days
+TIER_UPGRADE_REACH = 0.9            # trailing spend at 90% of the next tier's threshold or more
+CONTACT_PRESSURE_DAYS = 14          # a customer contacted in a campaign this recently is held back
+# Value at stake of an open complaint, by severity (TRY): what a lost complaint costs beyond the
+# customer's predicted value (refunds, the next purchase, word of mouth), conservatively.
+COMPLAINT_STAKE_TRY = {"critical": 2_000, "high": 1_000, "medium": 500, "low": 200}
+
 # DuckDB memory cap for the ETL. The target is 8 GB peak for the process; DuckDB stays under
 # its cap (spilling to disk beyond it). At 1 M customers 7 GB keeps the staged contacts in
 # memory (6 GB made them spill, costing ~4 s) and the process peaked at 6.4 GB.

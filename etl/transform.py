@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm360 import config, segments, textnorm
+from crm360 import config, outreach_rules, segments, textnorm
 from etl.extract import header_lines, raw_relation
 from etl.sources import Source
 
@@ -57,6 +57,17 @@ TEMPLATE_VALUES = {
     "prospects_segment": f"'{segments.PROSPECTS}'",
     "loyalty_tier_of_trailing_spend": segments.loyalty_tier_sql("coalesce(t.trailing_12m_revenue_try, 0)"),
     "churn_band_of_risk": segments.churn_band_sql("1 - v.p_alive"),
+    "outreach_rules": outreach_rules.rules_sql(),
+    "stalled_complaint_days": str(config.STALLED_COMPLAINT_DAYS),
+    "follow_up_window_days": str(config.FOLLOW_UP_WINDOW_DAYS),
+    "detractor_window_days": str(config.DETRACTOR_WINDOW_DAYS),
+    "high_value_top_share": str(config.HIGH_VALUE_TOP_SHARE),
+    "at_risk_p_alive": str(config.AT_RISK_P_ALIVE),
+    "quiet_gap_factor": str(config.QUIET_GAP_FACTOR),
+    "celebration_window_days": str(config.CELEBRATION_WINDOW_DAYS),
+    "tier_upgrade_reach": str(config.TIER_UPGRADE_REACH),
+    "next_tier_of_spend": outreach_rules.next_tier_sql("trailing_12m_revenue_try"),
+    "severity_stake": outreach_rules.severity_stake_sql("severity"),
     "churn_bands": "[" + ", ".join(f"'{band}'" for band in segments.CHURN_BAND_ORDER) + "]",
 }
 
