@@ -51,6 +51,11 @@ GLOSSARY: dict[str, str] = {
         + "; any spend is Bronze; none, no tier.",
     "model_log_likelihood": "Log-likelihood of the fitted model over all customers: higher is better for the "
                             "same data; it is what the fit maximises.",
+    "value_at_stake": "Predicted 12-month value of the customers, plus for each open complaint a stake by "
+                      "severity (" + ", ".join(f"{k} ₺{v:,}" for k, v in config.COMPLAINT_STAKE_TRY.items())
+                      + ").",
+    "outreach_priority": "Value at stake times the chance that contacting the customer helps; with several "
+                         "reasons, the chance that at least one helps (each rule's chance is listed with the rules).",
     "rows_read": "Data rows in the file (the header excluded), unreadable lines included.",
     "rows_loaded": "Rows that passed every check and are in the tables.",
     "rows_duplicate": "Rows whose natural key (e.g. interaction_id) appeared again later in the "

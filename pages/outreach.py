@@ -1,14 +1,69 @@
 """Outreach candidates: who should hear from us first, and why."""
+import plotly.express as px
+import polars as pl
 import streamlit as st
 
-from crm360 import config, ui
+from crm360 import config, export, outreach_rules, segments, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import outreach
+from crm360.queries.value import SEGMENT_ORDER
 from crm360.textnorm import mask_phone
 
 st.title("Outreach")
 db = ui.database()
 now = ui.now_caption(db)
+
+st.subheader("Who to contact, and why", anchor=False)
+st.caption("One row per customer with every reason that applies, from the rules below. Nobody who asked not "
+           "to be contacted is listed; marketing reasons only go to a channel the customer consented to.")
+rule_names = {r.code: r.reason.split(":")[0] for r in outreach_rules.RULES}
+with st.container(border=True):
+    first, second, third, fourth = st.columns(4)
+    chosen = outreach.CandidateFilter(
+        rules=tuple(first.multiselect("Reason", list(rule_names), format_func=rule_names.get)),
+        segments=tuple(second.multiselect("Segment", SEGMENT_ORDER)),
+        tiers=tuple(third.multiselect("Loyalty tier", [name for name, _ in config.LOYALTY_TIERS])),
+        cities=tuple(fourth.multiselect("City", outreach.candidate_cities(db))),
+        channels=tuple(first.multiselect("Channel", ["phone", "email", "sms"])),
+        churn_bands=tuple(second.multiselect("Churn risk", list(segments.CHURN_BAND_ORDER))),
+        min_value_try=third.number_input("Value at stake from (TRY)", min_value=0.0, value=None, step=1000.0),
+        max_value_try=fourth.number_input("Value at stake up to (TRY)", min_value=0.0, value=None, step=1000.0))
+totals = outreach.candidate_totals(db, chosen)
+cols = st.columns(4)
+cols[0].metric("Customers to contact", f"{totals['customers']:,}")
+cols[1].metric("Value at stake", ui.money(totals["value_at_stake_try"]), help=GLOSSARY["value_at_stake"])
+cols[2].metric("With a service reason", f"{totals['service']:,}")
+cols[3].metric("With a marketing reason", f"{totals['marketing']:,}")
+if totals["customers"]:
+    by_rule = outreach.candidates_by_rule(db, chosen).with_columns(
+        pl.col("rule").replace_strict(rule_names).alias("reason"))
+    figure = px.bar(by_rule, x="customers", y="reason", orientation="h", height=320,
+                    labels={"customers": "customers", "reason": ""}, title="Customers by reason")
+    figure.update_yaxes(categoryorder="total ascending")
+    st.plotly_chart(figure, width="stretch")
+    listed = outreach.candidates(db, chosen)
+    st.dataframe(
+        listed.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"))
+        .with_columns(pl.col("service_channel", "marketing_channel").fill_null("—"))
+        .select("profile", "priority", "full_name", "reasons", "service_channel", "marketing_channel", "city",
+                "rfm_segment", "loyalty_tier", "churn_risk_band", "value_at_stake_try", "chance_contact_helps"),
+        hide_index=True, width="stretch", column_config={
+            "profile": st.column_config.LinkColumn("Open", display_text="open"),
+            "priority": st.column_config.NumberColumn("Priority", format="%.0f", help=GLOSSARY["outreach_priority"]),
+            "full_name": "Customer", "reasons": st.column_config.ListColumn("Reasons"),
+            "service_channel": "Service channel", "marketing_channel": "Marketing channel",
+            "value_at_stake_try": st.column_config.NumberColumn("Value at stake (TRY)", format="%.0f"),
+            "chance_contact_helps": st.column_config.NumberColumn("Chance it helps", format="percent")})
+    st.caption(f"The top {listed.height:,} of {totals['customers']:,} by priority; the file has all of them.")
+    # The whole list is built when the button is clicked, not on every filter change.
+    st.download_button("Download the list (CSV)", lambda: export.to_csv(outreach.candidates(db, chosen, limit=None)),
+                       file_name="outreach.csv", mime="text/csv")
+else:
+    st.info("No customer matches these filters.")
+with st.expander("The rules and thresholds in force"):
+    st.dataframe(pl.DataFrame([{"reason": r.reason, "code": r.code, "kind": r.kind, "reads": r.reads,
+                                "chance contact helps": r.chance_it_helps} for r in outreach_rules.RULES]),
+                 hide_index=True, width="stretch")
 
 st.subheader(f"Complaints past the {config.RESPONSE_PROMISE_HOURS}-hour promise", anchor=False)
 st.caption("Service contacts: the customer raised the matter, so no marketing consent is "

@@ -173,3 +173,14 @@ def test_each_profile_section_renders_only_when_opened(app, small_db, section, s
         assert any(m.label == shows for m in app.metric)
     else:
         assert app.dataframe or app.get("plotly_chart") or app.info
+
+
+def test_outreach_filters_count_and_export_the_candidates(app, small_db):
+    _open(app, "pages/outreach.py")
+    labels = {m.label: m.value for m in app.metric}
+    assert labels["Customers to contact"] == f"{small_db.row('SELECT count(*) FROM outreach_candidates')[0]:,}"
+    app.multiselect[0].select("birthday").run()
+    assert not app.exception
+    birthdays = small_db.row("SELECT count(*) FROM outreach_candidates WHERE list_contains(rules, 'birthday')")[0]
+    assert {m.label: m.value for m in app.metric}["Customers to contact"] == f"{birthdays:,}"
+    assert app.get("download_button")

@@ -1,6 +1,7 @@
 """Queries behind the outreach page: who should hear from us first."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
@@ -60,3 +61,73 @@ def fixed_issue_candidates(db: Database, limit: int = 500) -> pl.DataFrame:
            GROUP BY ALL
            ORDER BY i.fix_shipped_at DESC, complained_at DESC
            LIMIT ?""", [limit])
+
+
+@dataclass(frozen=True)
+class CandidateFilter:
+    """The outreach page's filters; an empty tuple means "any"."""
+
+    rules: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    churn_bands: tuple[str, ...] = ()
+    min_value_try: float | None = None
+    max_value_try: float | None = None
+
+    def where(self) -> tuple[str, list]:
+        conditions, params = ["true"], []
+        for column, chosen in (("rfm_segment", self.segments), ("loyalty_tier", self.tiers), ("city", self.cities),
+                               ("churn_risk_band", self.churn_bands)):
+            if chosen:
+                conditions.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
+                params.append(list(chosen))
+        if self.rules:
+            conditions.append("list_has_any(rules, ?::VARCHAR[])")
+            params.append(list(self.rules))
+        if self.channels:
+            conditions.append("(service_channel IN (SELECT unnest(?::VARCHAR[])) "
+                              "OR marketing_channel IN (SELECT unnest(?::VARCHAR[])))")
+            params += [list(self.channels), list(self.channels)]
+        if self.min_value_try is not None:
+            conditions.append("value_at_stake_try >= ?")
+            params.append(self.min_value_try)
+        if self.max_value_try is not None:
+            conditions.append("value_at_stake_try <= ?")
+            params.append(self.max_value_try)
+        return " AND ".join(conditions), params
+
+
+CANDIDATE_COLUMNS = """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
+    service_channel, marketing_channel, value_at_stake_try, chance_contact_helps, priority"""
+
+
+def candidates(db: Database, chosen: CandidateFilter, limit: int | None = 1_000) -> pl.DataFrame:
+    """The filtered outreach list, highest priority first (all of it with limit=None)."""
+    where, params = chosen.where()
+    return db.frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
+                    f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
+                    params + ([limit] if limit else []))
+
+
+def candidate_totals(db: Database, chosen: CandidateFilter) -> dict:
+    where, params = chosen.where()
+    customers, stake, service, marketing = db.row(
+        f"""SELECT count(*), coalesce(sum(value_at_stake_try), 0), count(*) FILTER (WHERE service),
+                   count(*) FILTER (WHERE marketing)
+            FROM outreach_candidates WHERE {where}""", params)
+    return {"customers": customers, "value_at_stake_try": float(stake), "service": service, "marketing": marketing}
+
+
+def candidates_by_rule(db: Database, chosen: CandidateFilter) -> pl.DataFrame:
+    where, params = chosen.where()
+    return db.frame(
+        f"""SELECT rule, count(*) AS customers, sum(value_at_stake_try) AS value_at_stake_try
+            FROM (SELECT unnest(rules) AS rule, value_at_stake_try FROM outreach_candidates WHERE {where})
+            GROUP BY rule ORDER BY customers DESC""", params)
+
+
+def candidate_cities(db: Database) -> list[str]:
+    return db.frame("SELECT DISTINCT city FROM outreach_candidates WHERE city IS NOT NULL ORDER BY city")[
+        "city"].to_list()
