@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:", url_path="segments"),
     st.Page("pages/model.py", title="Value model", icon=":material/query_stats:", url_path="model"),
     st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach"),
+    st.Page("pages/campaigns.py", title="Campaigns", icon=":material/checklist:", url_path="campaigns"),
     st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends"),
     st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:", url_path="data-health"),
 ]

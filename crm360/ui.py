@@ -3,11 +3,13 @@ the clock caption, and number formats. Pages stay layout only."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from crm360 import clock, config
+from crm360.campaigns import CampaignStore, store_path
 from crm360.queries import customer
 from crm360.store import Database, NoDatabase
 
@@ -32,6 +34,16 @@ _leave_pages_directory_mode()
 @st.cache_resource
 def _database(path: str) -> Database:
     return Database(path, warm_up=customer.warm_up)
+
+
+def campaigns() -> CampaignStore:
+    """The campaign store beside the published database (created on first use)."""
+    return _campaigns(str(store_path()))
+
+
+@st.cache_resource
+def _campaigns(path: str) -> CampaignStore:
+    return CampaignStore(Path(path))
 
 
 def database() -> Database:

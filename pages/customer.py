@@ -142,6 +142,20 @@ def _show_alerts(record: views.CustomerRecord) -> None:
                     f"opened {age} ago.", icon=":material/pending:")
     for row in views.recent_warnings(record, now).iter_rows(named=True):
         st.warning(f"{row['happened_at']:%d.%m.%Y}: {row['message']}", icon=":material/sentiment_dissatisfied:")
+    for campaign in ui.campaigns().of_customer(record.customer_id):
+        if campaign["status"] in ("finished", "cancelled"):
+            continue
+        name = ui.plain(campaign["name"])
+        if campaign["control"]:
+            st.info(f"In the control group of campaign “{name}”: do not bring the campaign up.",
+                    icon=":material/campaign:")
+        elif campaign["contacted_at"]:
+            st.info(f"Campaign “{name}”: contacted {campaign['contacted_at'][:10]}, outcome "
+                    f"{campaign['outcome'].replace('_', ' ')}.", icon=":material/campaign:")
+        else:
+            st.info(f"Campaign “{name}” ({campaign['channel']}, {ui.plain(campaign['owner'])}, due "
+                    f"{campaign['due_date']}): not contacted yet. Why: {ui.plain(campaign['reasons'])}.",
+                    icon=":material/campaign:")
 
 
 def _show_talking_points(record: views.CustomerRecord) -> None:

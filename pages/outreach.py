@@ -1,9 +1,11 @@
 """Outreach candidates: who should hear from us first, and why."""
+from datetime import timedelta
+
 import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from crm360 import config, export, outreach_rules, segments, ui
+from crm360 import campaigns, config, export, outreach_rules, segments, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import outreach
 from crm360.queries.value import SEGMENT_ORDER
@@ -27,8 +29,13 @@ with st.container(border=True):
         channels=tuple(first.multiselect("Channel", ["phone", "email", "sms"])),
         churn_bands=tuple(second.multiselect("Churn risk", list(segments.CHURN_BAND_ORDER))),
         min_value_try=third.number_input("Value at stake from (TRY)", min_value=0.0, value=None, step=1000.0),
-        max_value_try=fourth.number_input("Value at stake up to (TRY)", min_value=0.0, value=None, step=1000.0))
+        max_value_try=fourth.number_input("Value at stake up to (TRY)", min_value=0.0, value=None, step=1000.0),
+        held_back=tuple(ui.campaigns().recently_contacted(now - timedelta(days=config.CONTACT_PRESSURE_DAYS))))
 totals = outreach.candidate_totals(db, chosen)
+held_back = outreach.held_back_count(db, chosen)
+if held_back:
+    st.caption(f"{held_back:,} more would be listed but were contacted in a campaign in the last "
+               f"{config.CONTACT_PRESSURE_DAYS} days: held back.")
 cols = st.columns(4)
 cols[0].metric("Customers to contact", f"{totals['customers']:,}")
 cols[1].metric("Value at stake", ui.money(totals["value_at_stake_try"]), help=GLOSSARY["value_at_stake"])
@@ -58,6 +65,26 @@ if totals["customers"]:
     # The whole list is built when the button is clicked, not on every filter change.
     st.download_button("Download the list (CSV)", lambda: export.to_csv(outreach.candidates(db, chosen, limit=None)),
                        file_name="outreach.csv", mime="text/csv")
+    with st.form("new-campaign", border=True):
+        st.markdown(f"**Turn these {totals['customers']:,} customers into a campaign**")
+        left, middle, right = st.columns(3)
+        name = left.text_input("Name", max_chars=200)
+        owner = middle.text_input("Owner", max_chars=200)
+        channel = right.selectbox("Channel", ["phone", "email", "sms"])
+        due = left.date_input("Due", value=now.date() + timedelta(days=14), format="DD.MM.YYYY")
+        goal = middle.text_input("How success is measured", max_chars=200,
+                                 placeholder="e.g. purchases in the 30 days after contact")
+        hold_back = right.checkbox(f"Hold back {config.CAMPAIGN_CONTROL_SHARE:.0%} as a control group", value=True)
+        if st.form_submit_button("Create campaign"):
+            members = outreach.candidates(db, chosen, limit=None)
+            try:
+                created = ui.campaigns().create(
+                    campaigns.NewCampaign(name, owner, channel, due, goal, filters=repr(chosen),
+                                          control_share=config.CAMPAIGN_CONTROL_SHARE if hold_back else 0.0),
+                    list(zip(members["customer_id"], ["; ".join(r) for r in members["reasons"]], strict=True)))
+                st.success(f"Campaign #{created} saved with {members.height:,} customers; see Campaigns.")
+            except campaigns.CampaignError as problem:
+                st.error(str(problem))
 else:
     st.info("No customer matches these filters.")
 with st.expander("The rules and thresholds in force"):

@@ -1,4 +1,6 @@
 """Every page renders real figures from a small seeded database, and says what to do without one."""
+from datetime import timedelta
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -124,7 +126,8 @@ def test_model_page_shows_the_fits_and_the_holdout_check(app, small_db):
 
 
 @pytest.mark.parametrize("page", ["", "pages/customer.py", "pages/outreach.py", "pages/trends.py",
-                                  "pages/data_health.py", "pages/segments.py", "pages/model.py"])
+                                  "pages/data_health.py", "pages/segments.py", "pages/model.py",
+                                  "pages/campaigns.py"])
 def test_without_a_database_every_page_explains_how_to_create_one(tmp_path, monkeypatch, page):
     monkeypatch.setenv("CRM_DB", str(tmp_path / "missing.duckdb"))
     app = AppTest.from_file(APP, default_timeout=30)
@@ -184,3 +187,51 @@ def test_outreach_filters_count_and_export_the_candidates(app, small_db):
     birthdays = small_db.row("SELECT count(*) FROM outreach_candidates WHERE list_contains(rules, 'birthday')")[0]
     assert {m.label: m.value for m in app.metric}["Customers to contact"] == f"{birthdays:,}"
     assert app.get("download_button")
+
+
+def test_a_campaign_created_on_outreach_shows_on_campaigns_and_on_the_customer_page(app, small_db, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    _open(app, "pages/outreach.py")
+    app.multiselect[0].select("birthday").run()
+    # A form sends its fields with the submit button: fill them, then click, in one run.
+    app.text_input[0].input("Birthday wishes")
+    app.text_input[1].input("Deniz")
+    app.checkbox[0].uncheck()  # no control group: every listed customer is to be contacted
+    next(b for b in app.button if b.label == "Create campaign").click().run()
+    assert not app.exception
+    assert any("saved with" in s.value for s in app.success), [e.value for e in app.error]
+    birthdays = small_db.frame("SELECT customer_id FROM outreach_candidates WHERE list_contains(rules, 'birthday')")
+    app.switch_page("pages/campaigns.py").run()
+    assert not app.exception
+    assert app.dataframe[0].value["customers"].to_list() == [birthdays.height]
+    app.switch_page("pages/customer.py")
+    app.query_params["customer"] = str(birthdays["customer_id"][0])
+    app.run()
+    assert any("Birthday wishes" in i.value and "not contacted yet" in i.value for i in app.info)
+
+
+def test_a_campaign_without_a_name_is_refused_on_the_page(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    _open(app, "pages/outreach.py")
+    next(b for b in app.button if b.label == "Create campaign").click().run()
+    assert not app.exception and any("needs a name" in e.value for e in app.error)
+
+
+def test_customers_contacted_in_a_campaign_lately_are_held_back(app, small_db, tmp_path, monkeypatch):
+    from datetime import date
+
+    from crm360.campaigns import CampaignStore, NewCampaign
+
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    first = small_db.row("SELECT customer_id FROM outreach_candidates ORDER BY priority DESC LIMIT 1")[0]
+    store = CampaignStore(tmp_path / "campaigns.sqlite")
+    campaign_id = store.create(NewCampaign("Last week", "Deniz", "phone", date(2026, 6, 30), control_share=0),
+                               [(first, "")])
+    now = small_db.row("SELECT data_as_of FROM dataset_info")[0]
+    store.mark_contacted(campaign_id, first, "reached", now - timedelta(days=3))
+    _open(app, "pages/outreach.py")
+    total = small_db.row("SELECT count(*) FROM outreach_candidates")[0]
+    assert {m.label: m.value for m in app.metric}["Customers to contact"] == f"{total - 1:,}"
+    assert any("held back" in c.value for c in app.caption)
+    assert str(first) not in str(app.dataframe[0].value["profile"].to_list())

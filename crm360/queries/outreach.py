@@ -1,7 +1,7 @@
 """Queries behind the outreach page: who should hear from us first."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -75,9 +75,13 @@ class CandidateFilter:
     churn_bands: tuple[str, ...] = ()
     min_value_try: float | None = None
     max_value_try: float | None = None
+    held_back: tuple[int, ...] = ()  # contacted in a campaign too recently (the contact-pressure hold)
 
     def where(self) -> tuple[str, list]:
         conditions, params = ["true"], []
+        if self.held_back:
+            conditions.append("customer_id NOT IN (SELECT unnest(?::BIGINT[]))")
+            params.append(list(self.held_back))
         for column, chosen in (("rfm_segment", self.segments), ("loyalty_tier", self.tiers), ("city", self.cities),
                                ("churn_risk_band", self.churn_bands)):
             if chosen:
@@ -109,6 +113,16 @@ def candidates(db: Database, chosen: CandidateFilter, limit: int | None = 1_000)
     return db.frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
                     f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
                     params + ([limit] if limit else []))
+
+
+def held_back_count(db: Database, chosen: CandidateFilter) -> int:
+    """How many customers the filters would list but the contact-pressure hold keeps back."""
+    if not chosen.held_back:
+        return 0
+    where, params = replace(chosen, held_back=()).where()
+    return db.row(f"""SELECT count(*) FROM outreach_candidates
+                       WHERE {where} AND customer_id IN (SELECT unnest(?::BIGINT[]))""",
+                  [*params, list(chosen.held_back)])[0]
 
 
 def candidate_totals(db: Database, chosen: CandidateFilter) -> dict:

@@ -1,0 +1,161 @@
+"""Campaigns: outreach lists turned into tracked work. Written by the app, so they live in their
+own SQLite file beside the published database, never in a database the ETL replaces.
+
+SQLite in WAL mode lets readers go on while one writer writes; every write is one short
+transaction with a busy timeout, so two users saving at once both succeed, one after the other.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from crm360 import config
+
+STATUSES = ("planned", "running", "finished", "cancelled")
+OUTCOMES = ("reached", "no_answer", "declined", "converted")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id INTEGER PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, channel TEXT NOT NULL,
+    due_date TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'planned', goal TEXT NOT NULL DEFAULT '',
+    filters TEXT NOT NULL DEFAULT '', control_share REAL NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS campaign_members (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns, customer_id INTEGER NOT NULL,
+    control INTEGER NOT NULL, reasons TEXT NOT NULL DEFAULT '',
+    contacted_at TEXT, outcome TEXT, PRIMARY KEY (campaign_id, customer_id));
+CREATE INDEX IF NOT EXISTS campaign_members_customer ON campaign_members (customer_id);
+"""
+
+
+def store_path() -> Path:
+    """`CRM_CAMPAIGNS`, else campaigns.sqlite beside the published database."""
+    return Path(os.environ.get("CRM_CAMPAIGNS", str(config.db_path().with_name("campaigns.sqlite"))))
+
+
+class CampaignError(ValueError):
+    """A campaign that cannot be saved as asked, with the reason for the user."""
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    name: str
+    owner: str
+    channel: str
+    due_date: date
+    goal: str = ""
+    filters: str = ""
+    control_share: float = config.CAMPAIGN_CONTROL_SHARE
+
+    def check(self) -> None:
+        for label, value in (("name", self.name), ("owner", self.owner), ("channel", self.channel)):
+            if not value.strip():
+                raise CampaignError(f"A campaign needs a {label}.")
+            if len(value) > 200:
+                raise CampaignError(f"The {label} is {len(value):,} characters; 200 at most.")
+        if not 0 <= self.control_share < 1:
+            raise CampaignError("The control group is a share from 0 to just under 1.")
+
+
+class CampaignStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path or store_path())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(SCHEMA)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA foreign_keys=ON")
+            yield con
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction that takes the write lock at its start (BEGIN IMMEDIATE), so a second
+        writer waits for it instead of failing half-way."""
+        with self._connection() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def create(self, campaign: NewCampaign, members: Sequence[tuple[int, str]], seed: int | None = None) -> int:
+        """Save a campaign with its customers ((customer_id, reasons) pairs); a random share of them,
+        drawn now, is the control group that is not contacted, for measuring success later."""
+        campaign.check()
+        if not members:
+            raise CampaignError("The list is empty: there is nobody to contact.")
+        draw = random.Random(seed)
+        with self._write() as con:
+            campaign_id = con.execute(
+                """INSERT INTO campaigns (name, owner, channel, due_date, goal, filters, control_share, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (campaign.name.strip(), campaign.owner.strip(), campaign.channel, campaign.due_date.isoformat(),
+                 campaign.goal, campaign.filters, campaign.control_share,
+                 datetime.now().isoformat(timespec="seconds"))).lastrowid
+            con.executemany(
+                "INSERT INTO campaign_members (campaign_id, customer_id, control, reasons) VALUES (?, ?, ?, ?)",
+                [(campaign_id, int(customer_id), int(draw.random() < campaign.control_share), reasons)
+                 for customer_id, reasons in members])
+        return int(campaign_id)
+
+    def set_status(self, campaign_id: int, status: str) -> None:
+        if status not in STATUSES:
+            raise CampaignError(f"“{status}” is not a campaign status ({', '.join(STATUSES)}).")
+        with self._write() as con:
+            updated = con.execute("UPDATE campaigns SET status = ? WHERE campaign_id = ?", (status, campaign_id))
+            if updated.rowcount == 0:
+                raise CampaignError(f"There is no campaign #{campaign_id}.")
+
+    def mark_contacted(self, campaign_id: int, customer_id: int, outcome: str, when: datetime | None = None) -> None:
+        if outcome not in OUTCOMES:
+            raise CampaignError(f"“{outcome}” is not an outcome ({', '.join(OUTCOMES)}).")
+        with self._write() as con:
+            changed = con.execute(
+                """UPDATE campaign_members SET contacted_at = ?, outcome = ?
+                   WHERE campaign_id = ? AND customer_id = ? AND control = 0""",
+                ((when or datetime.now()).isoformat(timespec="seconds"), outcome, campaign_id, customer_id)).rowcount
+            if changed == 0:
+                raise CampaignError(f"Customer #{customer_id} is not on campaign #{campaign_id}'s contact list "
+                                    "(or is in its control group, which is not contacted).")
+
+    def campaigns(self) -> list[dict]:
+        """Every campaign with its progress: customers, control group, contacted, converted."""
+        with self._connection() as con:
+            return [dict(row) for row in con.execute(
+                """SELECT c.*, count(m.customer_id) AS customers, sum(m.control) AS control_group,
+                          sum(m.contacted_at IS NOT NULL) AS contacted, sum(m.outcome = 'converted') AS converted
+                   FROM campaigns c LEFT JOIN campaign_members m USING (campaign_id)
+                   GROUP BY c.campaign_id ORDER BY c.due_date, c.campaign_id""")]
+
+    def members(self, campaign_id: int) -> list[dict]:
+        with self._connection() as con:
+            return [dict(row) for row in con.execute(
+                "SELECT * FROM campaign_members WHERE campaign_id = ? ORDER BY control, customer_id", (campaign_id,))]
+
+    def of_customer(self, customer_id: int) -> list[dict]:
+        """The campaigns a customer is part of (control group included: the agent should know not
+        to pitch it), newest first."""
+        with self._connection() as con:
+            return [dict(row) for row in con.execute(
+                """SELECT c.campaign_id, c.name, c.owner, c.channel, c.due_date, c.status, m.control,
+                          m.contacted_at, m.outcome, m.reasons
+                   FROM campaign_members m JOIN campaigns c USING (campaign_id)
+                   WHERE m.customer_id = ? ORDER BY c.created_at DESC""", (customer_id,))]
+
+    def recently_contacted(self, since: datetime) -> set[int]:
+        """Customers contacted in any campaign since `since`: the contact-pressure hold."""
+        with self._connection() as con:
+            return {row[0] for row in con.execute(
+                "SELECT DISTINCT customer_id FROM campaign_members WHERE contacted_at >= ?",
+                (since.isoformat(timespec="seconds"),))}
