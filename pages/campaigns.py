@@ -18,8 +18,13 @@ table = pl.DataFrame(saved).with_columns(
 st.dataframe(table.select("campaign_id", "name", "owner", "channel", "due_date", "status", "customers",
                           "control_group", "contacted", "converted", "progress", "goal"),
              hide_index=True, width="stretch", column_config={
-                 "campaign_id": st.column_config.NumberColumn("#", format="%d"),
-                 "progress": st.column_config.ProgressColumn("Contacted", min_value=0, max_value=1, format="percent"),
+                 "campaign_id": st.column_config.NumberColumn("#", format="%d"), "name": "Campaign",
+                 "owner": "Owner", "channel": "Channel", "due_date": "Due", "status": "Status",
+                 "customers": "Customers", "contacted": "Contacted", "converted": "Converted",
+                 "goal": "Success measured by",
+                 "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, format="percent",
+                                                             help="Contacted customers of those to contact "
+                                                                  "(the control group is not contacted)."),
                  "control_group": st.column_config.NumberColumn("Control group", format="%d",
                                                                 help="Drawn at creation and not contacted, to "
                                                                      "measure what the contact changed.")})
@@ -29,7 +34,8 @@ chosen = st.selectbox("Campaign", [c["campaign_id"] for c in saved],
                                                    if c["campaign_id"] == cid))
 left, right = st.columns(2)
 with left.form("status"):
-    status = st.selectbox("Status", campaigns.STATUSES)
+    current = next(c["status"] for c in saved if c["campaign_id"] == chosen)
+    status = st.selectbox("Status", campaigns.STATUSES, index=campaigns.STATUSES.index(current))
     if st.form_submit_button("Set status"):
         store.set_status(chosen, status)
         st.rerun()
@@ -49,4 +55,5 @@ st.dataframe(members.with_columns(pl.format("/customer?customer={}", "customer_i
              hide_index=True, width="stretch", column_config={
                  "profile": st.column_config.LinkColumn("Open", display_text="open"),
                  "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
-                 "control": st.column_config.CheckboxColumn("Control group")})
+                 "control": st.column_config.CheckboxColumn("Control group"), "reasons": "Why",
+                 "contacted_at": "Contacted", "outcome": "Outcome"})
