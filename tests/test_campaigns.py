@@ -67,3 +67,19 @@ def test_two_people_saving_at_once_lose_nothing(tmp_path):
         assert process.exitcode == 0
     saved = CampaignStore(path).campaigns()
     assert len(saved) == 40 and all(c["customers"] == 50 for c in saved)
+
+
+def test_campaigns_survive_an_etl_refresh(tmp_path, monkeypatch):
+    from crm360 import campaigns
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    raw = write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}])
+    database, _ = load_dir(raw, tmp_path)
+    monkeypatch.setenv("CRM_DB", str(database.published))
+    monkeypatch.delenv("CRM_CAMPAIGNS", raising=False)
+    store = CampaignStore()
+    assert store.path == database.published.with_name("campaigns.sqlite") == campaigns.store_path()
+    campaign_id = store.create(CAMPAIGN, [(1_000_001, "known_issue_fixed")])
+    load_dir(raw, tmp_path)  # a new version is published beside it
+    assert CampaignStore().members(campaign_id)[0]["customer_id"] == 1_000_001
