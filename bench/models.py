@@ -55,8 +55,7 @@ def _lifetimes_baseline(histories: pl.DataFrame) -> dict:
         from lifetimes import BetaGeoFitter, GammaGammaFitter
     except ImportError:
         return {"skipped": "lifetimes is not installed (pip install -r bench/requirements-optional.txt)"}
-    triples = histories.group_by("repeat_days", "recency_days", "age_days").len()
-    spends = histories.filter(pl.col("repeat_days") > 0).group_by("repeat_days", "repeat_value").len()
+    triples, spends = value.distinct_histories(histories)
     started = time.perf_counter()
     purchases = BetaGeoFitter().fit(triples["repeat_days"].to_numpy(), triples["recency_days"].to_numpy() / 7,
                                     triples["age_days"].to_numpy() / 7, weights=triples["len"].to_numpy())

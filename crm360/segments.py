@@ -54,15 +54,19 @@ def segment_map_sql() -> str:
     return ", ".join(f"({r}, {f}, '{name}')" for r, f, name in segment_cells())
 
 
-def loyalty_tier_sql(spend: str) -> str:
-    """A CASE expression naming the tier of a trailing-12-month spend."""
-    cases = " ".join(f"WHEN {spend} >= {threshold} THEN '{name}'" for name, threshold in config.LOYALTY_TIERS)
+def _first_band_reached(value: str, bands: tuple[tuple[str, float], ...]) -> str:
+    """A CASE expression naming the first of `bands` (name, lower bound; highest first) that `value` reaches."""
+    cases = " ".join(f"WHEN {value} >= {bound} THEN '{name}'" for name, bound in bands)
     return f"CASE {cases} END"
+
+
+def loyalty_tier_sql(spend: str) -> str:
+    """The tier of a trailing-12-month spend."""
+    return _first_band_reached(spend, config.LOYALTY_TIERS)
 
 
 def churn_band_sql(risk: str) -> str:
-    cases = " ".join(f"WHEN {risk} >= {bound} THEN '{name}'" for name, bound in config.CHURN_RISK_BANDS)
-    return f"CASE {cases} END"
+    return _first_band_reached(risk, config.CHURN_RISK_BANDS)
 
 
 CHURN_BAND_ORDER = tuple(name for name, _ in reversed(config.CHURN_RISK_BANDS))  # low, medium, high

@@ -82,8 +82,8 @@ def _actual_by_week(con: duckdb.DuckDBPyConnection, calibration_end: date, holdo
 
 def _predicted_cumulative(params: dict[str, float], histories: pl.DataFrame, weeks: int) -> np.ndarray:
     """Expected repeat purchases by the end of each holdout week, per customer (customers x weeks)."""
-    h = bgnbd.Histories.of(histories["repeat_days"], histories["recency_days"] / 7.0, histories["age_days"] / 7.0)
-    return value.expected_cumulative(params, histories, bgnbd.p_alive(params, h), np.arange(1, weeks + 1))
+    alive = bgnbd.p_alive(params, value.customer_histories(histories))
+    return value.expected_cumulative(params, histories, alive, np.arange(1, weeks + 1))
 
 
 def default_cutoff(data_as_of: date, holdout_weeks: int) -> date:

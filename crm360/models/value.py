@@ -42,10 +42,23 @@ def _weeks(days: pl.Series | np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.float64) / DAYS_PER_WEEK
 
 
-def fit(histories: pl.DataFrame, cutoff: date) -> ValueModels:
-    """Fit both models on the distinct histories, weighted by how many customers share each."""
+def distinct_histories(histories: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The distinct (x, t_x, T) purchase histories and (x, m) spends, each with its customer
+    count `len`: what the models are fitted on (here, and by the bench's baseline)."""
     triples = histories.group_by("repeat_days", "recency_days", "age_days").len()
     spends = histories.filter(pl.col("repeat_days") > 0).group_by("repeat_days", "repeat_value").len()
+    return triples, spends
+
+
+def customer_histories(histories: pl.DataFrame) -> bgnbd.Histories:
+    """One BG/NBD history per customer, times in weeks, for scoring."""
+    return bgnbd.Histories.of(histories["repeat_days"], _weeks(histories["recency_days"]),
+                              _weeks(histories["age_days"]))
+
+
+def fit(histories: pl.DataFrame, cutoff: date) -> ValueModels:
+    """Fit both models on the distinct histories, weighted by how many customers share each."""
+    triples, spends = distinct_histories(histories)
     purchase_histories = bgnbd.Histories.of(triples["repeat_days"], _weeks(triples["recency_days"]),
                                             _weeks(triples["age_days"]), triples["len"])
     purchases = bgnbd.fit(purchase_histories)
@@ -62,9 +75,7 @@ def score(histories: pl.DataFrame, models: ValueModels) -> pl.DataFrame:
     nothing = np.full(histories.height, np.nan)
     alive = purchases_per_month = spend = None
     if models.purchases.converged:
-        h = bgnbd.Histories.of(histories["repeat_days"], _weeks(histories["recency_days"]),
-                               _weeks(histories["age_days"]))
-        alive = bgnbd.p_alive(models.purchases.params, h)
+        alive = bgnbd.p_alive(models.purchases.params, customer_histories(histories))
         purchases_per_month = _expected_by_month(models.purchases.params, histories, alive)
     if models.spend.converged:
         spend = gamma_gamma.expected_spend(models.spend.params, histories["repeat_days"].to_numpy(),

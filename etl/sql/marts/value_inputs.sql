@@ -21,13 +21,6 @@ SELECT customer_id,
 FROM days
 GROUP BY customer_id;
 
--- Repeat purchase days in (cutoff, until], per customer: what a backtest compares forecasts with.
-CREATE OR REPLACE MACRO repeat_days_between(cutoff, until) AS TABLE
-SELECT customer_id, count(DISTINCT ordered_at::DATE) AS purchase_days
-FROM purchases
-WHERE status = 'completed' AND ordered_at::DATE > cutoff::DATE AND ordered_at::DATE <= until::DATE
-GROUP BY customer_id;
-
 -- Every (R, F) cell and its segment (crm360/segments.py, where the rules are written out).
 CREATE OR REPLACE TABLE rfm_segment_map (r_score INTEGER, f_score INTEGER, segment VARCHAR);
 INSERT INTO rfm_segment_map VALUES {rfm_segment_map};
