@@ -1,7 +1,9 @@
 """`python -m bench --customers N [--lookups 1000] [--json]`
 
 Runs, in one go on this machine: the seed, the ETL, the copy-only baseline on the same files,
-and random customer lookups through the same query functions the customer page calls. Prints
+random customer lookups through the same query functions the customer page calls (and on an
+unclustered copy), Enter-to-name in headless Chromium, the value models, and the outreach page's
+answer to random filter changes. Prints
 a table of medians, p95s and peak memory (and JSON with --json); see docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="searches timed in headless Chromium, Enter to name on screen (0: skip)")
     parser.add_argument("--no-unclustered-baseline", dest="unclustered_baseline", action="store_false",
                         help="skip the lookups on a copy with scattered fact tables")
+    parser.add_argument("--outreach-filters", type=int, default=60,
+                        help="random filter changes timed on the outreach page")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
 
@@ -104,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         results["browser"] = json.loads(out)
     _, peak, out = run_measured([py, "-m", "bench.models", str(db)])
     results["models"] = {**json.loads(out), "peak_bytes": peak}
+    _, peak, out = run_measured([py, "-m", "bench.outreach", str(db), str(args.outreach_filters)])
+    results["outreach"] = {**json.loads(out), "peak_bytes": peak}
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -162,7 +168,20 @@ def table(results: dict) -> str:
                      f"p95 {browser['p95_s']:.2f} s, max {browser['max_s']:.2f} s")
     if "models" in results:
         lines += ["", *_models_table(results["models"])]
+    if "outreach" in results:
+        lines += ["", *_outreach_table(results["outreach"])]
     return "\n".join(lines)
+
+
+def _outreach_table(outreach: dict) -> list[str]:
+    queries, page = outreach["queries"], outreach["page"]
+    return [f"outreach ({outreach['candidates']:,} candidates; {outreach['held_back']:,} held back by recent contact):",
+            f"{'  outreach_candidates mart (at most 10 s)':<44}{outreach['mart_seconds']:>8.2f} s",
+            f"  filter change, {outreach['filter_changes']} random: {'p50 ms':>8}{'p95 ms':>9}{'max ms':>9}",
+            f"{'    the page queries':<28}{queries['p50_ms']:>8.0f}{queries['p95_ms']:>9.0f}{queries['max_ms']:>9.0f}",
+            f"{'    whole page (at most 300)':<28}{page['p50_ms']:>8.0f}{page['p95_ms']:>9.0f}{page['max_ms']:>9.0f}",
+            f"  full list of {outreach['export_rows']:,}: read {outreach['read_full_list_seconds']:.2f} s, CSV "
+            f"{outreach['csv_seconds']:.2f} s, Excel {outreach['excel_seconds']:.2f} s"]
 
 
 def _models_table(models: dict) -> list[str]:

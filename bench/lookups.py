@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.timing import millisecond_stats
 from crm360 import clock
 from crm360 import record as views
 from crm360.queries import customer
@@ -58,14 +59,7 @@ def run(db_path: Path, count: int, seed: int = 1) -> dict:
             timings[name].append((time.perf_counter() - step_started) * 1000)
         timings["whole_page"].append((time.perf_counter() - started) * 1000)
     return {"count": picks.height, "warm_up_seconds": warm_up_seconds,
-            "queries": {name: _stats(values) for name, values in timings.items()}}
-
-
-def _stats(values: list[float]) -> dict:
-    ordered = sorted(values)
-    def at(share: float) -> float:
-        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-    return {"p50_ms": at(0.5), "p95_ms": at(0.95), "max_ms": ordered[-1]}
+            "queries": {name: millisecond_stats(values) for name, values in timings.items()}}
 
 
 if __name__ == "__main__":

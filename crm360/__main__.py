@@ -1,9 +1,17 @@
 """`python -m crm360 backtest --db PATH --calibration-end DATE [--holdout-end DATE] [--json]`
+`python -m crm360 outreach --out FILE.csv|FILE.xlsx [--db PATH] [--campaigns PATH] [--reason CODE ...]`
+
+backtest:
 
 Fits the purchase (BG/NBD) and spend (Gamma-Gamma) models on the purchases up to the
 calibration end and prints their parameters, log-likelihoods and convergence, then the forecast
 against the actual cumulative repeat purchases for each week of the holdout (default: to the
 newest event in the data), and the same by how many repeat purchases customers had made.
+
+outreach:
+Writes the outreach list (the `outreach_candidates` mart, highest priority first) as a CSV or
+Excel file, with the same contact-pressure hold as the page: customers contacted in a campaign
+in the last 14 days are left out. For scheduled exports to a dialler or a mailing tool.
 """
 from __future__ import annotations
 
@@ -15,7 +23,11 @@ from pathlib import Path
 
 import duckdb
 
+from crm360 import campaigns, clock, config, export
 from crm360.models import backtest
+from crm360.outreach_rules import RULE_BY_CODE
+from crm360.queries import outreach
+from crm360.store import Database, NoDatabase
 
 
 def _date(text: str) -> date:
@@ -34,7 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--calibration-end", type=_date, required=True, help="last day of the calibration period")
     run.add_argument("--holdout-end", type=_date, help="last day of the holdout (default: the newest event)")
     run.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    listing = commands.add_parser("outreach", help="write the outreach list as CSV or Excel")
+    listing.add_argument("--out", type=Path, required=True, help="the file to write: .csv or .xlsx")
+    listing.add_argument("--db", type=Path, help="the published database (default: CRM_DB or data/crm.duckdb)")
+    listing.add_argument("--campaigns", type=Path, help="the campaign store (default: beside the database)")
+    listing.add_argument("--reason", action="append", default=[], choices=sorted(RULE_BY_CODE),
+                         help="only customers with this reason (repeat for several)")
     args = parser.parse_args(argv)
+    if args.command == "outreach":
+        return _write_outreach(args)
     try:
         con = duckdb.connect(str(args.db), read_only=True)
     except duckdb.Error as error:
@@ -50,6 +70,29 @@ def main(argv: list[str] | None = None) -> int:
         con.close()
     print(json.dumps(_as_dict(result), indent=2, default=str) if args.json else _as_text(result))
     return 0 if result.models.purchases.converged else 2
+
+
+def _write_outreach(args: argparse.Namespace) -> int:
+    if args.out.suffix.lower() not in (".csv", ".xlsx"):
+        print(f"outreach: {args.out} must end in .csv or .xlsx", file=sys.stderr)
+        return 1
+    db = Database(args.db or config.db_path())
+    try:
+        now = clock.now(db)  # first: no campaign store is made beside a database that is not there
+        store = campaigns.CampaignStore(args.campaigns or (
+            db.published.with_name("campaigns.sqlite") if args.db else campaigns.store_path()))
+        chosen = outreach.CandidateFilter(rules=tuple(args.reason), held_back=store.held_back(now))
+        listed = outreach.candidates(db, chosen, limit=None)
+        held_back = outreach.held_back_count(db, chosen)
+        args.out.write_bytes(export.to_xlsx(listed) if args.out.suffix.lower() == ".xlsx" else export.to_csv(listed))
+    except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge) as error:
+        print(f"outreach: {error}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(f"{listed.height:,} customers written to {args.out}; {held_back:,} held back "
+          f"(contacted in a campaign in the last {config.CONTACT_PRESSURE_DAYS} days).")
+    return 0
 
 
 def _as_dict(result: backtest.Backtest) -> dict:

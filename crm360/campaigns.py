@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from crm360 import config
@@ -89,7 +89,8 @@ class CampaignStore:
                 raise
             con.execute("COMMIT")
 
-    def create(self, campaign: NewCampaign, members: Sequence[tuple[int, str]], seed: int | None = None) -> int:
+    def create(self, campaign: NewCampaign, members: Sequence[tuple[int, str]], seed: int | None = None,
+               when: datetime | None = None) -> int:
         """Save a campaign with its customers ((customer_id, reasons) pairs); a random share of them,
         drawn now, is the control group that is not contacted, for measuring success later."""
         campaign.check()
@@ -102,7 +103,7 @@ class CampaignStore:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (campaign.name.strip(), campaign.owner.strip(), campaign.channel, campaign.due_date.isoformat(),
                  campaign.goal, campaign.filters, campaign.control_share,
-                 datetime.now().isoformat(timespec="seconds"))).lastrowid
+                 (when or datetime.now()).isoformat(timespec="seconds"))).lastrowid
             con.executemany(
                 "INSERT INTO campaign_members (campaign_id, customer_id, control, reasons) VALUES (?, ?, ?, ?)",
                 [(campaign_id, int(customer_id), int(draw.random() < campaign.control_share), reasons)
@@ -118,16 +119,24 @@ class CampaignStore:
                 raise CampaignError(f"There is no campaign #{campaign_id}.")
 
     def mark_contacted(self, campaign_id: int, customer_id: int, outcome: str, when: datetime | None = None) -> None:
+        if self.mark_contacted_many(campaign_id, [customer_id], outcome, when) == 0:
+            raise CampaignError(f"Customer #{customer_id} is not on campaign #{campaign_id}'s contact list "
+                                "(or is in its control group, which is not contacted).")
+
+    def mark_contacted_many(self, campaign_id: int, customer_ids: Sequence[int], outcome: str,
+                            when: datetime | None = None) -> int:
+        """Record one outcome for many customers at once (a dialler's or mailing tool's report);
+        returns how many were on the contact list. Control-group customers are left untouched."""
         if outcome not in OUTCOMES:
             raise CampaignError(f"“{outcome}” is not an outcome ({', '.join(OUTCOMES)}).")
+        stamp = (when or datetime.now()).isoformat(timespec="seconds")
         with self._write() as con:
-            changed = con.execute(
+            before = con.total_changes
+            con.executemany(
                 """UPDATE campaign_members SET contacted_at = ?, outcome = ?
                    WHERE campaign_id = ? AND customer_id = ? AND control = 0""",
-                ((when or datetime.now()).isoformat(timespec="seconds"), outcome, campaign_id, customer_id)).rowcount
-            if changed == 0:
-                raise CampaignError(f"Customer #{customer_id} is not on campaign #{campaign_id}'s contact list "
-                                    "(or is in its control group, which is not contacted).")
+                [(stamp, outcome, campaign_id, int(customer_id)) for customer_id in customer_ids])
+            return con.total_changes - before
 
     def campaigns(self) -> list[dict]:
         """Every campaign with its progress: customers, control group, contacted, converted."""
@@ -137,6 +146,13 @@ class CampaignStore:
                           sum(m.contacted_at IS NOT NULL) AS contacted, sum(m.outcome = 'converted') AS converted
                    FROM campaigns c LEFT JOIN campaign_members m USING (campaign_id)
                    GROUP BY c.campaign_id ORDER BY c.due_date, c.campaign_id""")]
+
+    def campaign(self, campaign_id: int) -> dict:
+        with self._connection() as con:
+            found = con.execute("SELECT * FROM campaigns WHERE campaign_id = ?", (campaign_id,)).fetchone()
+        if found is None:
+            raise CampaignError(f"There is no campaign #{campaign_id}.")
+        return dict(found)
 
     def members(self, campaign_id: int) -> list[dict]:
         with self._connection() as con:
@@ -159,3 +175,10 @@ class CampaignStore:
             return {row[0] for row in con.execute(
                 "SELECT DISTINCT customer_id FROM campaign_members WHERE contacted_at >= ?",
                 (since.isoformat(timespec="seconds"),))}
+
+    def held_back(self, now: datetime) -> tuple[int, ...]:
+        """Customers to leave off outreach lists now: contacted in a campaign within the last
+        `config.CONTACT_PRESSURE_DAYS` days. Applied when a list is read (page, export, command
+        line), not in the `outreach_candidates` mart, which the ETL rebuilds while campaigns
+        change all day."""
+        return tuple(sorted(self.recently_contacted(now - timedelta(days=config.CONTACT_PRESSURE_DAYS))))

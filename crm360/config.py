@@ -83,6 +83,7 @@ CELEBRATION_WINDOW_DAYS = 7         # birthdays and customer anniversaries withi
 TIER_UPGRADE_REACH = 0.9            # trailing spend at 90% of the next tier's threshold or more
 CONTACT_PRESSURE_DAYS = 14          # a customer contacted in a campaign this recently is held back
 CAMPAIGN_CONTROL_SHARE = 0.10       # drawn at creation and not contacted, to measure what contact changed
+CAMPAIGN_RESULT_WINDOW_DAYS = 30    # a campaign's effect: purchases and complaints this long after contact
 # Value at stake of an open complaint, by severity (TRY): what a lost complaint costs beyond the
 # customer's predicted value (refunds, the next purchase, word of mouth), conservatively.
 COMPLAINT_STAKE_TRY = {"critical": 2_000, "high": 1_000, "medium": 500, "low": 200}

@@ -1,10 +1,18 @@
 """Lists leave the app as files people open in spreadsheets: make them safe to open."""
 from __future__ import annotations
 
+import io
+
 import polars as pl
+import xlsxwriter
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MAX_ROWS = 1_048_576  # the sheet's limit, header included
+
+
+class ExportTooLarge(ValueError):
+    """A list longer than a spreadsheet can hold, with what to do instead."""
 
 
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
@@ -26,3 +34,25 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 def to_csv(frame: pl.DataFrame) -> bytes:
     """UTF-8 with a byte-order mark, so Excel reads Turkish letters right."""
     return b"\xef\xbb\xbf" + neutralise(frame).write_csv().encode("utf-8")
+
+
+def to_xlsx(frame: pl.DataFrame, sheet: str = "list") -> bytes:
+    """An Excel workbook: text is written as text cells (never as formulas, links or numbers,
+    and neutralised as in the CSV so a cell edited later does not run either); numbers stay
+    numbers. Written row by row in xlsxwriter's constant-memory mode, so a list of hundreds of
+    thousands of customers does not hold every cell as a Python object at once."""
+    if frame.height + 1 > EXCEL_MAX_ROWS:
+        raise ExportTooLarge(f"{frame.height:,} rows do not fit in one Excel sheet "
+                             f"({EXCEL_MAX_ROWS - 1:,} at most): narrow the filters or download the CSV.")
+    safe = neutralise(frame)
+    buffer = io.BytesIO()
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+               "strings_to_numbers": False, "default_date_format": "dd.mm.yyyy hh:mm"}
+    with xlsxwriter.Workbook(buffer, options) as workbook:
+        worksheet = workbook.add_worksheet(sheet)
+        worksheet.write_row(0, 0, safe.columns, workbook.add_format({"bold": True}))
+        worksheet.freeze_panes(1, 0)
+        for number, row in enumerate(safe.iter_rows(), start=1):
+            worksheet.write_row(number, 0, row)
+        worksheet.autofilter(0, 0, safe.height, max(safe.width - 1, 0))
+    return buffer.getvalue()

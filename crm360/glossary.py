@@ -64,4 +64,13 @@ GLOSSARY: dict[str, str] = {
                      "line, field and reason.",
     "values_cleared": "Optional values that failed a check (a malformed e-mail, a CSAT of 7): "
                       "the row is loaded without the value, and the original is in the quarantine.",
+    "campaign_groups": "Contacted: customers on the list who were contacted, from the moment of contact. "
+                       "The whole list: everyone meant to be contacted, reached or not, from the campaign's "
+                       "creation. Control group: drawn at random at creation and never contacted, from the "
+                       "creation. Each is observed for "
+                       f"{config.CAMPAIGN_RESULT_WINDOW_DAYS} days, or until now if that is sooner.",
+    "campaign_effect": "The whole list minus the control group, with a 95% interval (normal approximation, "
+                       "unequal variances). The whole list is the honest comparison: the contacted alone are "
+                       "those who picked up, who may have bought anyway. An effect is claimed only when the "
+                       "interval leaves out zero.",
 }

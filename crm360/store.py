@@ -13,16 +13,20 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
 
 VERSION_INFIX = ".v"
+T = TypeVar("T")
+MEMO_ENTRIES_PER_VERSION = 256
 
 
 def version_path(published: Path, stamp: datetime | None = None) -> Path:
@@ -112,13 +116,42 @@ class Snapshot:
         rows = self.cursor.fetchall()
         return pl.DataFrame(rows, schema=schema, orient="row", strict=False)
 
+    def arrow_frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Rows as a polars frame through Arrow: for thousands of rows or list columns, where
+        building Python tuples costs far more than the hand-off (a 200,000-row list: 0.1 s
+        against 6 s)."""
+        return pl.from_arrow(self.cursor.sql(sql, params=params or []).to_arrow_table())
+
+    def memo(self, key: Hashable, load: Callable[[], T]) -> T:
+        """`load()` once per database version and process: reference tables, the name index, lists
+        that do not depend on what a user chose. An older version's entries are dropped when a
+        new version is first read; within a version the oldest go past a fixed number, so keys
+        that carry a moving clock cannot grow without bound."""
+        version = str(self.version)
+        with _MEMO_LOCK:
+            if (version, key) not in _MEMO:
+                for stale in [k for k in _MEMO if k[0] != version]:
+                    del _MEMO[stale]
+                _MEMO[(version, key)] = load()
+                while len(_MEMO) > MEMO_ENTRIES_PER_VERSION:
+                    _MEMO.popitem(last=False)
+            return _MEMO[(version, key)]  # type: ignore[return-value]
+
     def frame_in_parallel(self, pool: Executor, sql: str, params: list | None = None) -> Future[pl.DataFrame]:
         """Run a query of this snapshot on another thread (on a cursor of its own, same version):
         DuckDB lets go of the GIL while it works, so independent reads overlap on a second core."""
-        def run() -> pl.DataFrame:
+        return self.in_parallel(pool, lambda snap: snap.frame(sql, params))
+
+    def in_parallel(self, pool: Executor, work: Callable[[Snapshot], T]) -> Future[T]:
+        """`work(snapshot)` on another thread, on a cursor of its own reading the same version."""
+        def run() -> T:
             with closing(self.cursor.cursor()) as cursor:
-                return Snapshot(cursor, self.version).frame(sql, params)
+                return work(Snapshot(cursor, self.version))
         return pool.submit(run)
+
+
+_MEMO: OrderedDict[tuple[str, Hashable], object] = OrderedDict()
+_MEMO_LOCK = threading.Lock()  # the warm-up thread and the pages fill it concurrently
 
 
 class NoDatabase(RuntimeError):
@@ -198,6 +231,15 @@ class Database:
         """Run one query on a fresh cursor and return its rows as a polars frame."""
         with self.snapshot() as snap:
             return snap.frame(sql, params)
+
+    def arrow_frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        with self.snapshot() as snap:
+            return snap.arrow_frame(sql, params)
+
+    def memo(self, key: Hashable, load: Callable[[Snapshot], T]) -> T:
+        """`load(snapshot)` once per published version (see `Snapshot.memo`)."""
+        with self.snapshot() as snap:
+            return snap.memo(key, lambda: load(snap))
 
     def row(self, sql: str, params: list | None = None) -> tuple | None:
         with self.cursor() as cur:

@@ -1,12 +1,16 @@
 """Campaigns: the outreach lists people committed to, who owns them, and how far they got."""
+from datetime import datetime
+
 import polars as pl
 import streamlit as st
 
-from crm360 import campaigns, ui
+from crm360 import campaigns, config, ui
+from crm360.glossary import GLOSSARY
+from crm360.queries import campaign_results
 
 st.title("Campaigns")
 db = ui.database()
-ui.now_caption(db)
+now = ui.now_caption(db)
 store = ui.campaigns()
 saved = store.campaigns()
 if not saved:
@@ -57,3 +61,60 @@ st.dataframe(members.with_columns(pl.format("/customer?customer={}", "customer_i
                  "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
                  "control": st.column_config.CheckboxColumn("Control group"), "reasons": "Why",
                  "contacted_at": "Contacted", "outcome": "Outcome"})
+
+GROUP_NAMES = {"contacted": "Contacted", "list": "The whole list", "control": "Control group"}
+def _points(share: float) -> str:
+    return f"{share * 100:+.1f} pts"
+
+
+def _signed_money(value: float) -> str:
+    return ("+" if value >= 0 else "-") + ui.money(abs(value))
+
+
+# How each outcome is shown: its value, and a difference between two groups.
+OUTCOME_FORMATS = {"bought": (ui.percent, _points), "complained": (ui.percent, _points),
+                   "orders": ("{:.2f}".format, "{:+.2f}".format), "complaints": ("{:.2f}".format, "{:+.2f}".format),
+                   "revenue_try": (ui.money, _signed_money)}
+campaign = store.campaign(chosen)
+finished = campaign["status"] == "finished"
+st.subheader("Did it work?" if finished else "Did it work? (so far)", anchor=False)
+outcomes = campaign_results.group_outcomes(db, store.members(chosen), datetime.fromisoformat(campaign["created_at"]),
+                                           now)
+if outcomes.is_empty():
+    st.info("Nobody on this campaign yet.")
+    st.stop()
+st.caption(GLOSSARY["campaign_groups"])
+st.dataframe(
+    outcomes.with_columns(pl.col("group").replace_strict(GROUP_NAMES))
+    .select("group", "customers", "days_observed", *(name for name, _ in campaign_results.OUTCOMES)),
+    hide_index=True, width="stretch", column_config={
+        "group": "Group", "customers": st.column_config.NumberColumn("Customers", format="%d"),
+        "days_observed": st.column_config.NumberColumn("Days observed", format="%.1f",
+                                                       help="Average days each customer was observed."),
+        "bought": st.column_config.NumberColumn("Bought", format="percent",
+                                                help="Share who placed a completed order in the window."),
+        "orders": st.column_config.NumberColumn("Orders per customer", format="%.2f"),
+        "revenue_try": st.column_config.NumberColumn("Revenue per customer (TRY)", format="%.0f",
+                                                     help=GLOSSARY["net_revenue"]),
+        "complained": st.column_config.NumberColumn("Complained", format="percent",
+                                                    help="Share who opened a complaint in the window."),
+        "complaints": st.column_config.NumberColumn("Complaints per customer", format="%.2f")})
+if "control" not in outcomes["group"].to_list():
+    st.warning("This campaign has no control group, so what the contact changed cannot be measured: "
+               "the figures above are what the customers did, not what the campaign caused.")
+    st.stop()
+effect = campaign_results.effects(outcomes, "list")
+st.markdown("**The whole list against the control group**", help=GLOSSARY["campaign_effect"])
+for column, row in zip(st.columns(len(effect)), effect.iter_rows(named=True), strict=True):
+    shown, differs = OUTCOME_FORMATS[row["outcome"]]
+    difference = row["difference"]
+    column.metric(row["meaning"].capitalize(), "–" if row["list"] is None else shown(row["list"]),
+                  delta=None if difference is None else f"{differs(difference)} vs control", delta_arrow="off",
+                  delta_color="off", help=row["verdict"] if difference is None else
+                  f"Control group {shown(row['control'])}; difference {differs(difference)}, 95% interval "
+                  f"{differs(row['low'])} to {differs(row['high'])}: {row['verdict']}.")
+    column.caption(row["verdict"])
+st.caption(f"Window: {config.CAMPAIGN_RESULT_WINDOW_DAYS} days after contact (after creation for the list and "
+           "the control group). Contacted customers alone against the control group: "
+           + "; ".join(f"{r['meaning']} {r['verdict']}" for r in
+                       campaign_results.effects(outcomes, "contacted").iter_rows(named=True)) + ".")

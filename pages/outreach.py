@@ -1,7 +1,7 @@
 """Outreach candidates: who should hear from us first, and why."""
 from datetime import timedelta
 
-import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -30,11 +30,11 @@ with st.container(border=True):
         churn_bands=tuple(second.multiselect("Churn risk", list(segments.CHURN_BAND_ORDER))),
         min_value_try=third.number_input("Value at stake from (TRY)", min_value=0.0, value=None, step=1000.0),
         max_value_try=fourth.number_input("Value at stake up to (TRY)", min_value=0.0, value=None, step=1000.0),
-        held_back=tuple(ui.campaigns().recently_contacted(now - timedelta(days=config.CONTACT_PRESSURE_DAYS))))
-totals = outreach.candidate_totals(db, chosen)
-held_back = outreach.held_back_count(db, chosen)
-if held_back:
-    st.caption(f"{held_back:,} more would be listed but were contacted in a campaign in the last "
+        held_back=ui.campaigns().held_back(now))
+answer = outreach.filter_answer(db, chosen)
+totals = answer.totals
+if answer.held_back:
+    st.caption(f"{answer.held_back:,} more would be listed but were contacted in a campaign in the last "
                f"{config.CONTACT_PRESSURE_DAYS} days: held back.")
 cols = st.columns(4)
 cols[0].metric("Customers to contact", f"{totals['customers']:,}")
@@ -42,13 +42,16 @@ cols[1].metric("Value at stake", ui.money(totals["value_at_stake_try"]), help=GL
 cols[2].metric("With a service reason", f"{totals['service']:,}")
 cols[3].metric("With a marketing reason", f"{totals['marketing']:,}")
 if totals["customers"]:
-    by_rule = outreach.candidates_by_rule(db, chosen).with_columns(
+    by_rule = answer.by_rule.with_columns(
         pl.col("rule").replace_strict(rule_names).alias("reason"))
-    figure = px.bar(by_rule, x="customers", y="reason", orientation="h", height=320,
-                    labels={"customers": "customers", "reason": ""}, title="Customers by reason")
+    # graph_objects, not plotly.express: express spends ~35 ms per call on a filter change.
+    figure = go.Figure(go.Bar(x=by_rule["customers"].to_list(), y=by_rule["reason"].to_list(), orientation="h",
+                              hovertemplate="%{y}: %{x:,} customers<extra></extra>"))
+    figure.update_layout(height=320, title="Customers by reason", margin={"l": 10, "r": 10, "t": 40, "b": 10})
     figure.update_yaxes(categoryorder="total ascending")
+    figure.update_xaxes(title="customers")
     st.plotly_chart(figure, width="stretch")
-    listed = outreach.candidates(db, chosen)
+    listed = answer.top
     st.dataframe(
         listed.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"))
         .with_columns(pl.col("service_channel", "marketing_channel").fill_null("—"))
@@ -63,8 +66,19 @@ if totals["customers"]:
             "chance_contact_helps": st.column_config.NumberColumn("Chance it helps", format="percent")})
     st.caption(f"The top {listed.height:,} of {totals['customers']:,} by priority; the file has all of them.")
     # The whole list is built when the button is clicked, not on every filter change.
-    st.download_button("Download the list (CSV)", lambda: export.to_csv(outreach.candidates(db, chosen, limit=None)),
-                       file_name="outreach.csv", mime="text/csv")
+    as_csv, as_excel = st.columns(2)
+    as_csv.download_button(
+        "Download the list (CSV)", lambda: export.to_csv(outreach.candidates(db, chosen, limit=None)),
+        file_name="outreach.csv", mime="text/csv", width="stretch")
+    if totals["customers"] < export.EXCEL_MAX_ROWS:
+        as_excel.download_button(
+            "Download the list (Excel)", lambda: export.to_xlsx(outreach.candidates(db, chosen, limit=None)),
+            file_name="outreach.xlsx", width="stretch",
+            help="An Excel workbook takes about 10 s per 100,000 rows to build; the CSV is much faster.",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        as_excel.caption(f"{totals['customers']:,} rows do not fit in one Excel sheet: narrow the filters, or "
+                         "download the CSV.")
     with st.form("new-campaign", border=True):
         st.markdown(f"**Turn these {totals['customers']:,} customers into a campaign**")
         left, middle, right = st.columns(3)

@@ -3,9 +3,13 @@ two people save at the same moment or the ETL publishes a new database."""
 import multiprocessing
 from datetime import date, datetime
 
+import polars as pl
 import pytest
 
 from crm360.campaigns import CampaignError, CampaignStore, NewCampaign
+from crm360.queries import campaign_results
+from tests.conftest import load_dir
+from tests.rawfiles import write_raw
 
 CAMPAIGN = NewCampaign("Tell them it is fixed", "Deniz", "phone", date(2026, 7, 15), goal="complaints reopened")
 
@@ -83,3 +87,67 @@ def test_campaigns_survive_an_etl_refresh(tmp_path, monkeypatch):
     campaign_id = store.create(CAMPAIGN, [(1_000_001, "known_issue_fixed")])
     load_dir(raw, tmp_path)  # a new version is published beside it
     assert CampaignStore().members(campaign_id)[0]["customer_id"] == 1_000_001
+
+
+NOW = datetime(2026, 6, 30, 12, 0)
+CREATED = datetime(2026, 6, 1, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """Three on the list (900 and 902 contacted, 901 not reached) and three in the control group."""
+    tmp = tmp_path_factory.mktemp("campaign-results")
+    customers = [{"customer_id": c, "full_name": f"Müşteri {c}", "email": f"c{c}@example.com",
+                  "phone": f"0532 000 00 {c % 100:02d}"} for c in range(900, 906)]
+    purchases = [
+        {"order_id": 1, "customer_id": 900, "ordered_at": "2026-06-03 10:00:00", "net_amount_try": 100.0},
+        {"order_id": 2, "customer_id": 900, "ordered_at": "2026-06-10 10:00:00", "net_amount_try": 300.0},
+        {"order_id": 3, "customer_id": 901, "ordered_at": "2026-06-10 10:00:00", "net_amount_try": 200.0},
+        {"order_id": 4, "customer_id": 903, "ordered_at": "2026-06-15 10:00:00", "net_amount_try": 100.0,
+         "status": "cancelled"},
+        {"order_id": 5, "customer_id": 904, "ordered_at": "2026-06-15 10:00:00", "net_amount_try": 400.0},
+        {"order_id": 6, "customer_id": 904, "ordered_at": "2026-05-15 10:00:00", "net_amount_try": 999.0},
+    ]
+    complaints = [{"complaint_id": 1, "customer_id": 900, "opened_at": "20.06.2026 10:00"},
+                  {"complaint_id": 2, "customer_id": 905, "opened_at": "02.06.2026 10:00"}]
+    database, _ = load_dir(write_raw(tmp / "raw", customers=customers, purchases=purchases, complaints=complaints),
+                           tmp)
+    members = [{"customer_id": 900, "control": 0, "contacted_at": "2026-06-05T00:00:00"},
+               {"customer_id": 901, "control": 0, "contacted_at": None},
+               {"customer_id": 902, "control": 0, "contacted_at": "2026-06-20T12:00:00"},
+               *({"customer_id": c, "control": 1, "contacted_at": None} for c in (903, 904, 905))]
+    outcomes = campaign_results.group_outcomes(database, members, CREATED, NOW)
+    return {row["group"]: row for row in outcomes.iter_rows(named=True)}, outcomes
+
+
+def test_a_campaign_is_measured_after_contact_against_its_control_group(measured):
+    groups, _ = measured
+    contacted, listed, control = groups["contacted"], groups["list"], groups["control"]
+    # Contacted: 900 from 5 June (the 3 June order is before contact) for 25.5 days, 902 for 10 days.
+    assert (contacted["customers"], contacted["days_observed"]) == (2, pytest.approx(17.75))
+    assert (contacted["bought"], contacted["orders"], contacted["revenue_try"]) == (0.5, 0.5, 150.0)
+    assert contacted["complained"] == 0.5
+    # The whole list from the campaign's creation: 900 twice (400 TRY), 901 once (200 TRY), 902 never.
+    assert (listed["customers"], listed["days_observed"]) == (3, pytest.approx(29.5))
+    assert (listed["bought"], listed["orders"], listed["revenue_try"]) == (
+        pytest.approx(2 / 3), 1.0, pytest.approx(200.0))
+    # Control: a cancelled order and one before the campaign do not count.
+    assert (control["bought"], control["revenue_try"], control["complained"]) == (
+        pytest.approx(1 / 3), pytest.approx(400 / 3), pytest.approx(1 / 3))
+
+
+def test_an_effect_is_claimed_only_when_its_interval_excludes_none(measured):
+    _, outcomes = measured
+    small = campaign_results.effects(outcomes, "list").row(0, named=True)
+    # bought: 2/3 vs 1/3, each with sample variance 1/3 over 3 customers.
+    assert small["difference"] == pytest.approx(1 / 3)
+    assert small["high"] - small["difference"] == pytest.approx(1.959964 * (2 / 9) ** 0.5)
+    assert small["verdict"] == "no difference the data can show"
+    large = pl.DataFrame([
+        {"group": "list", "customers": 100, **{f"{n}": 0.5 for n, _ in campaign_results.OUTCOMES},
+         **{f"{n}_variance": 0.25 for n, _ in campaign_results.OUTCOMES}},
+        {"group": "control", "customers": 100, **{f"{n}": 0.1 for n, _ in campaign_results.OUTCOMES},
+         **{f"{n}_variance": 0.09 for n, _ in campaign_results.OUTCOMES}}])
+    assert campaign_results.effects(large, "list")["verdict"][0] == "higher than the control group"
+    lone = outcomes.filter(pl.col("group") != "control")
+    assert campaign_results.effects(lone, "list")["verdict"][0] == "too few customers to tell"

@@ -94,3 +94,39 @@ def test_etl_warns_when_a_value_model_does_not_converge(tmp_path):
     assert loaded.returncode == 0, loaded.stderr
     assert "warning: the bg_nbd fit (scoring) did not converge" in loaded.stderr
     assert "the scores that depend on it are left empty" in loaded.stderr
+
+
+def test_outreach_writes_the_list_with_the_contact_pressure_hold(small_db, small_db_path, tmp_path):
+    from datetime import timedelta
+
+    from crm360.campaigns import CampaignStore, NewCampaign
+
+    ranked = small_db.frame("SELECT customer_id, rules FROM outreach_candidates ORDER BY priority DESC, customer_id")
+    first = ranked["customer_id"][0]
+    store = CampaignStore(tmp_path / "campaigns.sqlite")
+    campaign_id = store.create(NewCampaign("Last week", "Deniz", "phone", date(2026, 6, 30), control_share=0),
+                               [(first, "")])
+    now = small_db.row("SELECT data_as_of FROM dataset_info")[0]
+    store.mark_contacted(campaign_id, first, "reached", now - timedelta(days=3))
+    out = tmp_path / "list.csv"
+    result = _run("-m", "crm360", "outreach", "--db", str(small_db_path), "--campaigns",
+                  str(tmp_path / "campaigns.sqlite"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"{ranked.height - 1:,} customers written" in result.stdout and "1 held back" in result.stdout
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == ranked.height and lines[0].startswith("customer_id,")
+    assert lines[1].split(",")[0] == str(ranked["customer_id"][1])
+    birthdays = ranked.filter(ranked["rules"].list.contains("birthday")).height
+    excel = _run("-m", "crm360", "outreach", "--db", str(small_db_path), "--campaigns",
+                 str(tmp_path / "campaigns.sqlite"), "--reason", "birthday", "--out", str(tmp_path / "b.xlsx"))
+    assert excel.returncode == 0 and f"{birthdays:,} customers written" in excel.stdout
+    assert (tmp_path / "b.xlsx").read_bytes()[:2] == b"PK"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--out", "list.txt"], "must end in .csv or .xlsx"),
+    (["--out", "list.csv", "--db", "/nonexistent/crm.duckdb"], "No database"),
+])
+def test_outreach_refuses_bad_arguments_with_one_line(tmp_path, args, message):
+    result = _run("-m", "crm360", "outreach", *[a if a != "list.csv" else str(tmp_path / a) for a in args])
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr

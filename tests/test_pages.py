@@ -186,7 +186,8 @@ def test_outreach_filters_count_and_export_the_candidates(app, small_db):
     assert not app.exception
     birthdays = small_db.row("SELECT count(*) FROM outreach_candidates WHERE list_contains(rules, 'birthday')")[0]
     assert {m.label: m.value for m in app.metric}["Customers to contact"] == f"{birthdays:,}"
-    assert app.get("download_button")
+    assert [b.proto.label for b in app.get("download_button")] == ["Download the list (CSV)",
+                                                                   "Download the list (Excel)"]
 
 
 def test_a_campaign_created_on_outreach_shows_on_campaigns_and_on_the_customer_page(app, small_db, tmp_path,
@@ -205,6 +206,7 @@ def test_a_campaign_created_on_outreach_shows_on_campaigns_and_on_the_customer_p
     app.switch_page("pages/campaigns.py").run()
     assert not app.exception
     assert app.dataframe[0].value["customers"].to_list() == [birthdays.height]
+    assert any("no control group" in w.value for w in app.warning)
     app.switch_page("pages/customer.py")
     app.query_params["customer"] = str(birthdays["customer_id"][0])
     app.run()
@@ -235,3 +237,28 @@ def test_customers_contacted_in_a_campaign_lately_are_held_back(app, small_db, t
     assert {m.label: m.value for m in app.metric}["Customers to contact"] == f"{total - 1:,}"
     assert any("held back" in c.value for c in app.caption)
     assert str(first) not in str(app.dataframe[0].value["profile"].to_list())
+
+
+def test_the_campaigns_page_measures_the_list_against_its_control_group(app, small_db, tmp_path, monkeypatch):
+    from crm360.campaigns import CampaignStore, NewCampaign
+
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    now = small_db.row("SELECT data_as_of FROM dataset_info")[0]
+    buyers = small_db.frame("SELECT customer_id FROM customer_summary ORDER BY customer_id LIMIT 400")
+    store = CampaignStore(tmp_path / "campaigns.sqlite")
+    campaign_id = store.create(NewCampaign("Spring win-back", "Deniz", "email", now.date(), control_share=0.25),
+                               [(c, "high_value_at_risk") for c in buyers["customer_id"]], seed=1,
+                               when=now - timedelta(days=60))
+    to_contact = [m["customer_id"] for m in store.members(campaign_id) if not m["control"]][:50]
+    for customer_id in to_contact:
+        store.mark_contacted(campaign_id, customer_id, "reached", now - timedelta(days=55))
+    store.set_status(campaign_id, "finished")
+    _open(app, "pages/campaigns.py")
+    assert any(h.value == "Did it work?" for h in app.subheader)
+    groups = app.dataframe[2].value
+    assert dict(zip(groups["group"], groups["customers"], strict=True)) == {
+        "Contacted": 50, "The whole list": sum(1 for m in store.members(campaign_id) if not m["control"]),
+        "Control group": sum(1 for m in store.members(campaign_id) if m["control"])}
+    shares = {m.label: m for m in app.metric}
+    assert "vs control" in shares["Share who placed a completed order"].delta
+    assert len(app.caption) and not app.exception

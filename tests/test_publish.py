@@ -66,6 +66,23 @@ def test_published_path_opens_with_any_duckdb_client_and_readers_switch_on_publi
     assert runs == 2  # the history of runs is carried into each new version
 
 
+def test_memos_are_kept_per_version_and_bounded(tmp_path, monkeypatch):
+    from crm360 import store
+
+    db_path = tmp_path / "db" / "crm.duckdb"
+    run_etl(LoadParams(raw_dir=_raw(tmp_path, 100), db_path=db_path))
+    db = Database(db_path)
+    count = lambda snap: snap.cursor.execute("SELECT count(*) FROM customers").fetchone()[0]  # noqa: E731
+    assert db.memo("customers", count) == 100
+    time.sleep(1)
+    run_etl(LoadParams(raw_dir=_raw(tmp_path, 150), db_path=db_path))
+    assert db.memo("customers", count) == 150  # a new version is read again
+    monkeypatch.setattr(store, "MEMO_ENTRIES_PER_VERSION", 3)
+    for minute in range(10):
+        db.memo(("overdue", minute), count)
+    assert len(store._MEMO) == 3 and ("overdue", 9) in {key for _, key in store._MEMO}
+
+
 def test_only_the_newest_versions_are_kept(tmp_path):
     db_path = tmp_path / "db" / "crm.duckdb"
     raw = _raw(tmp_path, 100)

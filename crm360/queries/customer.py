@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
 
 import polars as pl
 
@@ -21,7 +18,6 @@ from crm360.textnorm import fold_text, normalize_email, normalize_phone
 
 MAX_QUERY_LENGTH = 200
 _CUSTOMER_NUMBER = re.compile(r"^\d{7,9}$")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ def _search_name(snap: Snapshot, query: str, limit: int) -> SearchResult:
     words = list(dict.fromkeys(w for w in re.split(r"[^\w]+", fold_text(query)) if w))[:6]
     if not words:
         return SearchResult.of("name", _empty())
-    index = _per_version(snap, "name_index", lambda: name_index.build(snap))
+    index = snap.memo("name_index", lambda: name_index.build(snap))
     ids, total = index.find([TypedWord(w) for w in words], limit)
     if not ids and any(len(w) >= TYPO_MIN_LENGTH for w in words):
         ids, total = index.find([TypedWord(w, _one_typo_away(snap, w)) for w in words], limit)
@@ -164,7 +160,7 @@ def load_customer(db: Database, customer_id: int) -> CustomerRecord | None:
     with db.snapshot() as snap:
         reads = {name: snap.frame_in_parallel(_READERS, sql, [customer_id]) for name, sql in _FACT_READS.items()}
         profile = _profile(snap, customer_id, PAGE_PROFILE_COLUMNS)
-        products = _per_version(snap, "products", lambda: _products(snap))
+        products = snap.memo("products", lambda: _products(snap))
         rows = {name: read.result() for name, read in reads.items()}
     if profile is None:
         return None
@@ -199,21 +195,5 @@ def warm_up(snap: Snapshot) -> None:
     as the rest."""
     for table in LOOKUP_TABLES:
         snap.cursor.execute(f"SELECT bit_xor(hash(COLUMNS(*))) FROM {table}").fetchall()
-    _per_version(snap, "name_index", lambda: name_index.build(snap))
-    _per_version(snap, "products", lambda: _products(snap))
-
-
-_PER_VERSION: dict[tuple[str, str], object] = {}
-_PER_VERSION_LOCK = threading.Lock()  # the warm-up thread and the pages fill it concurrently
-
-
-def _per_version(snap: Snapshot, name: str, load: Callable[[], T]) -> T:
-    """Small reference tables and the name index, read once per database version and process;
-    an older version's copies are dropped when a new version is first read."""
-    key = (str(snap.version), name)
-    with _PER_VERSION_LOCK:
-        if key not in _PER_VERSION:
-            for stale in [k for k in _PER_VERSION if k[0] != key[0]]:
-                del _PER_VERSION[stale]
-            _PER_VERSION[key] = load()
-        return _PER_VERSION[key]  # type: ignore[return-value]
+    snap.memo("name_index", lambda: name_index.build(snap))
+    snap.memo("products", lambda: _products(snap))
