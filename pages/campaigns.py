@@ -1,4 +1,5 @@
-"""Campaigns: the outreach lists people committed to, who owns them, and how far they got."""
+"""Campaigns: the outreach lists people committed to, who owns them, how far they got, and whether
+they worked."""
 from datetime import datetime
 
 import polars as pl
@@ -7,6 +8,66 @@ import streamlit as st
 from crm360 import campaigns, config, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import campaign_results
+
+GROUP_NAMES = {"contacted": "Contacted", "list": "The whole list", "control": "Control group"}
+
+
+def _points(share: float) -> str:
+    return f"{share * 100:+.1f} pts"
+
+
+def _signed_money(value: float) -> str:
+    return ("+" if value >= 0 else "-") + ui.money(abs(value))
+
+
+# How each outcome is shown: its value, and a difference between two groups.
+OUTCOME_FORMATS = {"bought": (ui.percent, _points), "complained": (ui.percent, _points),
+                   "orders": ("{:.2f}".format, "{:+.2f}".format), "complaints": ("{:.2f}".format, "{:+.2f}".format),
+                   "revenue_try": (ui.money, _signed_money)}
+
+
+def show_results(campaign: dict, members: list[dict], now: datetime) -> None:
+    st.subheader("Did it work?" if campaign["status"] == "finished" else "Did it work? (so far)", anchor=False)
+    outcomes = campaign_results.group_outcomes(db, members, datetime.fromisoformat(campaign["created_at"]), now)
+    st.caption(GLOSSARY["campaign_groups"])
+    st.dataframe(
+        outcomes.with_columns(pl.col("group").replace_strict(GROUP_NAMES))
+        .select("group", "customers", "days_observed", *(name for name, *_ in campaign_results.OUTCOMES)),
+        hide_index=True, width="stretch", column_config={
+            "group": "Group", "customers": st.column_config.NumberColumn("Customers", format="%d"),
+            "days_observed": st.column_config.NumberColumn("Days observed", format="%.1f",
+                                                           help="Average days each customer was observed."),
+            "bought": st.column_config.NumberColumn("Bought", format="percent",
+                                                    help="Share who placed a completed order in the window."),
+            "orders": st.column_config.NumberColumn("Orders per customer", format="%.2f"),
+            "revenue_try": st.column_config.NumberColumn("Revenue per customer (TRY)", format="%.0f",
+                                                         help=GLOSSARY["net_revenue"]),
+            "complained": st.column_config.NumberColumn("Complained", format="percent",
+                                                        help="Share who opened a complaint in the window."),
+            "complaints": st.column_config.NumberColumn("Complaints per customer", format="%.2f")})
+    if "control" not in outcomes["group"].to_list():
+        st.warning("This campaign has no control group, so what the contact changed cannot be measured: "
+                   "the figures above are what the customers did, not what the campaign caused.")
+        return
+    st.markdown("**The whole list against the control group**", help=GLOSSARY["campaign_effect"])
+    effect = campaign_results.effects(outcomes, "list")
+    for column, row in zip(st.columns(len(effect)), effect.iter_rows(named=True), strict=True):
+        shown, differs = OUTCOME_FORMATS[row["outcome"]]
+        difference = row["difference"]
+        column.metric(row["label"], "–" if row["list"] is None else shown(row["list"]),
+                      delta=None if difference is None else f"{differs(difference)} vs control",
+                      delta_arrow="off", delta_color="off",
+                      help=f"{row['meaning'].capitalize()}. " + (row["verdict"] if difference is None else
+                           f"Control group {shown(row['control'])}; difference {differs(difference)}, 95% "
+                           f"interval {differs(row['low'])} to {differs(row['high'])}: {row['verdict']}."))
+        column.caption(row["verdict"])
+    contacted = campaign_results.effects(outcomes, "contacted")
+    verdicts = set(contacted["verdict"])
+    said = (f"{verdicts.pop()} on any measure" if len(verdicts) == 1 else
+            "; ".join(f"{r['label'].lower()} {r['verdict']}" for r in contacted.iter_rows(named=True)))
+    st.caption(f"Window: {config.CAMPAIGN_RESULT_WINDOW_DAYS} days. The contacted customers alone against the "
+               f"control group (a flattering comparison: they are the ones who picked up): {said}.")
+
 
 st.title("Campaigns")
 db = ui.database()
@@ -36,15 +97,19 @@ st.dataframe(table.select("campaign_id", "name", "owner", "channel", "due_date",
 chosen = st.selectbox("Campaign", [c["campaign_id"] for c in saved],
                       format_func=lambda cid: next(f"#{c['campaign_id']} {c['name']}" for c in saved
                                                    if c["campaign_id"] == cid))
+campaign = store.campaign(chosen)
+member_rows = store.members(chosen)
+show_results(campaign, member_rows, now)
+
+st.subheader("Progress", anchor=False)
+members = pl.DataFrame(member_rows, schema_overrides={"contacted_at": pl.String, "outcome": pl.String})
 left, right = st.columns(2)
 with left.form("status"):
-    current = next(c["status"] for c in saved if c["campaign_id"] == chosen)
-    status = st.selectbox("Status", campaigns.STATUSES, index=campaigns.STATUSES.index(current))
+    status = st.selectbox("Status", campaigns.STATUSES, index=campaigns.STATUSES.index(campaign["status"]))
     if st.form_submit_button("Set status"):
         store.set_status(chosen, status)
         st.rerun()
 with right.form("contacted"):
-    members = pl.DataFrame(store.members(chosen))
     to_contact = members.filter((pl.col("control") == 0) & pl.col("contacted_at").is_null())["customer_id"].to_list()
     customer = st.selectbox("Customer contacted", to_contact) if to_contact else None
     outcome = st.selectbox("Outcome", campaigns.OUTCOMES)
@@ -54,67 +119,12 @@ with right.form("contacted"):
             st.rerun()
         except campaigns.CampaignError as problem:
             st.error(str(problem))
-st.dataframe(members.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"))
+st.dataframe(members.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"),
+                                  pl.col("contacted_at").str.to_datetime(strict=False))
              .select("profile", "customer_id", "control", "reasons", "contacted_at", "outcome"),
              hide_index=True, width="stretch", column_config={
                  "profile": st.column_config.LinkColumn("Open", display_text="open"),
                  "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
                  "control": st.column_config.CheckboxColumn("Control group"), "reasons": "Why",
-                 "contacted_at": "Contacted", "outcome": "Outcome"})
-
-GROUP_NAMES = {"contacted": "Contacted", "list": "The whole list", "control": "Control group"}
-def _points(share: float) -> str:
-    return f"{share * 100:+.1f} pts"
-
-
-def _signed_money(value: float) -> str:
-    return ("+" if value >= 0 else "-") + ui.money(abs(value))
-
-
-# How each outcome is shown: its value, and a difference between two groups.
-OUTCOME_FORMATS = {"bought": (ui.percent, _points), "complained": (ui.percent, _points),
-                   "orders": ("{:.2f}".format, "{:+.2f}".format), "complaints": ("{:.2f}".format, "{:+.2f}".format),
-                   "revenue_try": (ui.money, _signed_money)}
-campaign = store.campaign(chosen)
-finished = campaign["status"] == "finished"
-st.subheader("Did it work?" if finished else "Did it work? (so far)", anchor=False)
-outcomes = campaign_results.group_outcomes(db, store.members(chosen), datetime.fromisoformat(campaign["created_at"]),
-                                           now)
-if outcomes.is_empty():
-    st.info("Nobody on this campaign yet.")
-    st.stop()
-st.caption(GLOSSARY["campaign_groups"])
-st.dataframe(
-    outcomes.with_columns(pl.col("group").replace_strict(GROUP_NAMES))
-    .select("group", "customers", "days_observed", *(name for name, _ in campaign_results.OUTCOMES)),
-    hide_index=True, width="stretch", column_config={
-        "group": "Group", "customers": st.column_config.NumberColumn("Customers", format="%d"),
-        "days_observed": st.column_config.NumberColumn("Days observed", format="%.1f",
-                                                       help="Average days each customer was observed."),
-        "bought": st.column_config.NumberColumn("Bought", format="percent",
-                                                help="Share who placed a completed order in the window."),
-        "orders": st.column_config.NumberColumn("Orders per customer", format="%.2f"),
-        "revenue_try": st.column_config.NumberColumn("Revenue per customer (TRY)", format="%.0f",
-                                                     help=GLOSSARY["net_revenue"]),
-        "complained": st.column_config.NumberColumn("Complained", format="percent",
-                                                    help="Share who opened a complaint in the window."),
-        "complaints": st.column_config.NumberColumn("Complaints per customer", format="%.2f")})
-if "control" not in outcomes["group"].to_list():
-    st.warning("This campaign has no control group, so what the contact changed cannot be measured: "
-               "the figures above are what the customers did, not what the campaign caused.")
-    st.stop()
-effect = campaign_results.effects(outcomes, "list")
-st.markdown("**The whole list against the control group**", help=GLOSSARY["campaign_effect"])
-for column, row in zip(st.columns(len(effect)), effect.iter_rows(named=True), strict=True):
-    shown, differs = OUTCOME_FORMATS[row["outcome"]]
-    difference = row["difference"]
-    column.metric(row["meaning"].capitalize(), "–" if row["list"] is None else shown(row["list"]),
-                  delta=None if difference is None else f"{differs(difference)} vs control", delta_arrow="off",
-                  delta_color="off", help=row["verdict"] if difference is None else
-                  f"Control group {shown(row['control'])}; difference {differs(difference)}, 95% interval "
-                  f"{differs(row['low'])} to {differs(row['high'])}: {row['verdict']}.")
-    column.caption(row["verdict"])
-st.caption(f"Window: {config.CAMPAIGN_RESULT_WINDOW_DAYS} days after contact (after creation for the list and "
-           "the control group). Contacted customers alone against the control group: "
-           + "; ".join(f"{r['meaning']} {r['verdict']}" for r in
-                       campaign_results.effects(outcomes, "contacted").iter_rows(named=True)) + ".")
+                 "contacted_at": st.column_config.DatetimeColumn("Contacted", format="DD.MM.YYYY HH:mm"),
+                 "outcome": "Outcome"})

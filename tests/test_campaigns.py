@@ -144,10 +144,10 @@ def test_an_effect_is_claimed_only_when_its_interval_excludes_none(measured):
     assert small["high"] - small["difference"] == pytest.approx(1.959964 * (2 / 9) ** 0.5)
     assert small["verdict"] == "no difference the data can show"
     large = pl.DataFrame([
-        {"group": "list", "customers": 100, **{f"{n}": 0.5 for n, _ in campaign_results.OUTCOMES},
-         **{f"{n}_variance": 0.25 for n, _ in campaign_results.OUTCOMES}},
-        {"group": "control", "customers": 100, **{f"{n}": 0.1 for n, _ in campaign_results.OUTCOMES},
-         **{f"{n}_variance": 0.09 for n, _ in campaign_results.OUTCOMES}}])
+        {"group": "list", "customers": 100, **{f"{n}": 0.5 for n, *_ in campaign_results.OUTCOMES},
+         **{f"{n}_variance": 0.25 for n, *_ in campaign_results.OUTCOMES}},
+        {"group": "control", "customers": 100, **{f"{n}": 0.1 for n, *_ in campaign_results.OUTCOMES},
+         **{f"{n}_variance": 0.09 for n, *_ in campaign_results.OUTCOMES}}])
     assert campaign_results.effects(large, "list")["verdict"][0] == "higher than the control group"
     lone = outcomes.filter(pl.col("group") != "control")
     assert campaign_results.effects(lone, "list")["verdict"][0] == "too few customers to tell"

@@ -20,13 +20,13 @@ from crm360 import config
 from crm360.store import Database
 
 GROUPS = ("contacted", "list", "control")
-# (column, what it is) for every outcome measured per customer in the window.
+# (column, short label, what it is) for every outcome measured per customer in the window.
 OUTCOMES = (
-    ("bought", "share who placed a completed order"),
-    ("orders", "completed orders per customer"),
-    ("revenue_try", "net revenue per customer (TRY)"),
-    ("complained", "share who opened a complaint"),
-    ("complaints", "complaints per customer"),
+    ("bought", "Bought", "share who placed a completed order"),
+    ("orders", "Orders per customer", "completed orders per customer"),
+    ("revenue_try", "Revenue per customer", "net revenue of completed orders per customer (TRY)"),
+    ("complained", "Complained", "share who opened a complaint"),
+    ("complaints", "Complaints per customer", "complaints opened per customer"),
 )
 Z_95 = 1.959964
 
@@ -39,7 +39,7 @@ def group_outcomes(db: Database, members: Sequence[dict], created_at: datetime, 
     customer_ids = [int(m["customer_id"]) for m in members]
     control = [bool(m["control"]) for m in members]
     contacted = [datetime.fromisoformat(m["contacted_at"]) if m["contacted_at"] else None for m in members]
-    means = ", ".join(f"avg({name}) AS {name}, var_samp({name}) AS {name}_variance" for name, _ in OUTCOMES)
+    means = ", ".join(f"avg({name}) AS {name}, var_samp({name}) AS {name}_variance" for name, *_ in OUTCOMES)
     return db.frame(
         f"""WITH members AS (
                 SELECT unnest($1::BIGINT[]) AS customer_id, unnest($2::BOOLEAN[]) AS control,
@@ -75,7 +75,7 @@ def group_outcomes(db: Database, members: Sequence[dict], created_at: datetime, 
                 LEFT JOIN bought b USING (customer_id, grp)
                 LEFT JOIN complained c USING (customer_id, grp))
             SELECT grp AS "group", count(*) AS customers, avg(days) AS days_observed, {means}
-            FROM per_customer GROUP BY grp""",
+            FROM per_customer GROUP BY grp ORDER BY list_position(['contacted', 'list', 'control'], grp)""",
         [customer_ids, control, contacted, created_at, now, window_days])
 
 
@@ -84,10 +84,10 @@ def effects(outcomes: pl.DataFrame, treated: str, baseline: str = "control") -> 
     unequal variances). `verdict` says in words whether the interval excludes no effect."""
     by_group = {row["group"]: row for row in outcomes.iter_rows(named=True)}
     rows = []
-    for name, meaning in OUTCOMES:
+    for name, label, meaning in OUTCOMES:
         one, other = by_group.get(treated), by_group.get(baseline)
         if one is None or other is None or one["customers"] < 2 or other["customers"] < 2:
-            rows.append({"outcome": name, "meaning": meaning, treated: one and one[name],
+            rows.append({"outcome": name, "label": label, "meaning": meaning, treated: one and one[name],
                          baseline: other and other[name], "difference": None, "low": None, "high": None,
                          "verdict": "too few customers to tell"})
             continue
@@ -97,8 +97,9 @@ def effects(outcomes: pl.DataFrame, treated: str, baseline: str = "control") -> 
         low, high = difference - spread, difference + spread
         verdict = ("higher than the control group" if low > 0 else "lower than the control group" if high < 0
                    else "no difference the data can show")
-        rows.append({"outcome": name, "meaning": meaning, treated: one[name], baseline: other[name],
+        rows.append({"outcome": name, "label": label, "meaning": meaning, treated: one[name], baseline: other[name],
                      "difference": difference, "low": low, "high": high, "verdict": verdict})
-    return pl.DataFrame(rows, schema={"outcome": pl.String, "meaning": pl.String, treated: pl.Float64,
+    return pl.DataFrame(rows, schema={"outcome": pl.String, "label": pl.String, "meaning": pl.String,
+                                      treated: pl.Float64,
                                       baseline: pl.Float64, "difference": pl.Float64, "low": pl.Float64,
                                       "high": pl.Float64, "verdict": pl.String})
