@@ -151,3 +151,12 @@ def test_an_effect_is_claimed_only_when_its_interval_excludes_none(measured):
     assert campaign_results.effects(large, "list")["verdict"][0] == "higher than the control group"
     lone = outcomes.filter(pl.col("group") != "control")
     assert campaign_results.effects(lone, "list")["verdict"][0] == "too few customers to tell"
+
+
+def test_sql_and_html_in_a_campaign_are_kept_as_text(tmp_path):
+    store = CampaignStore(tmp_path / "campaigns.sqlite")
+    hostile = "<script>alert(1)</script>'); DROP TABLE campaigns;--"
+    campaign_id = store.create(NewCampaign(hostile, "Deniz", "phone", date(2026, 7, 1), goal=hostile),
+                               [(1_000_001, hostile)])
+    assert store.campaign(campaign_id)["name"] == hostile and store.members(campaign_id)[0]["reasons"] == hostile
+    assert len(store.campaigns()) == 1
