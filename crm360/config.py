@@ -67,6 +67,7 @@ BACKTEST_HOLDOUT_WEEKS = 26
 # Loyalty tiers by net spend in the trailing 12 months (TRY), highest first; spending nothing
 # in the window means no tier. On the demo data about 5% reach Platinum, 12% Gold, 35% Silver.
 LOYALTY_TIERS = (("Platinum", 50_000), ("Gold", 20_000), ("Silver", 5_000), ("Bronze", 0.01))
+NO_TIER = "No tier"  # no completed order in the trailing 12 months (the trends page's filter value)
 
 # Churn risk = 1 - P(alive) from the BG/NBD model, banded at these lower bounds, highest first.
 # An open complaint past the promise or a detractor NPS answer raises the band by one.

@@ -20,7 +20,8 @@ from crm360.models import backtest, value
 from etl.transform import render_sql
 
 MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "customer_summary",
-         "outreach_candidates", "kpi_daily", "complaints_daily", "provinces", "customer_name_tokens", "lookup_indexes")
+         "outreach_candidates", "kpi_daily", "complaints_daily",
+         "trend_facts", "provinces", "customer_name_tokens", "lookup_indexes")
 
 
 def build_customer_value(con: duckdb.DuckDBPyConnection) -> None:

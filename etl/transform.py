@@ -55,6 +55,7 @@ TEMPLATE_VALUES = {
     "active_window_days": str(config.ACTIVE_WINDOW_DAYS),
     "rfm_segment_map": segments.segment_map_sql(),
     "prospects_segment": f"'{segments.PROSPECTS}'",
+    "no_tier": f"'{config.NO_TIER}'",
     "loyalty_tier_of_trailing_spend": segments.loyalty_tier_sql("coalesce(t.trailing_12m_revenue_try, 0)"),
     "churn_band_of_risk": segments.churn_band_sql("1 - v.p_alive"),
     "outreach_rules": outreach_rules.rules_sql(),
