@@ -73,4 +73,23 @@ GLOSSARY: dict[str, str] = {
                        "unequal variances). The whole list is the honest comparison: the contacted alone are "
                        "those who picked up, who may have bought anyway. An effect is claimed only when the "
                        "interval leaves out zero.",
+    "active_customers": "Customers with at least one completed order in the period.",
+    "customer_base": f"The customer base on a day: customers with a completed order in the "
+                     f"{config.ACTIVE_WINDOW_DAYS} days up to and including it.",
+    "lost_customers": f"Customers in the base the day before the period starts (a completed order in the "
+                      f"{config.ACTIVE_WINDOW_DAYS} days before) who are not in it on the period's last day: no "
+                      f"completed order in the {config.ACTIVE_WINDOW_DAYS} days up to it.",
+    "retention_rate": "(Customer base on the period's last day - new customers in the period) / customer base "
+                      "the day before the period starts. Customers who come back after a lapse count as "
+                      "retained, so with filters on today's segment or tier it can pass 100%.",
+    "repeat_purchase_rate": "Share of the period's active customers with two or more completed orders in it.",
+    "complaints_opened": "Complaints opened in the period.",
+    "complaints_resolved": "Complaints resolved in the period, whenever they were opened.",
+    "median_first_response": "Median hours from opening to the first answer, over the period's complaints "
+                             "that have been answered.",
+    "period_change": "Against the previous period of the same length, ending the day before this one starts: "
+                     "counts and money as a percentage change, shares in percentage points, NPS in points.",
+    "cohort_retention": "Customers grouped by the month of their first completed order; each cell is the share "
+                        "of them with a completed order in that month after their first.",
+    "average_handle_time": "Average minutes per contact with a recorded duration.",
 }

@@ -10,6 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from crm360 import clock, config
 from crm360.campaigns import CampaignStore, store_path
+from crm360.numbers import money  # noqa: F401  (pages call ui.money)
 from crm360.queries import customer
 from crm360.store import Database, NoDatabase
 
@@ -77,16 +78,6 @@ def now_caption(db: Database) -> datetime:
     mode = "newest event in the data" if config.CLOCK_MODE != "wall" else "real clock"
     st.caption(f"Now = {moment:%d %b %Y %H:%M} ({mode}). Ages and 24-hour clocks count from here.")
     return moment
-
-
-def money(value: float | None) -> str:
-    """Whole lira below a million, then ₺1.25M / ₺3.4B, so a tile never truncates."""
-    if value is None:
-        return "—"
-    for size, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(value) >= size:
-            return f"₺{value / size:,.2f}{suffix}"
-    return f"₺{value:,.0f}"
 
 
 def hours(value: float | None) -> str:

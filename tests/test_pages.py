@@ -26,6 +26,12 @@ def _open(app: AppTest, page: str, **params: str) -> AppTest:
     return app
 
 
+def _param(app: AppTest, key: str) -> list[str]:
+    """A URL parameter's values, whether the app set one or several."""
+    value = app.query_params[key]
+    return value if isinstance(value, list) else [value]
+
+
 def _text(app: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "caption", "text", "header", "title", "warning", "error", "info",
                                   "success") for e in getattr(app, kind)]
@@ -90,11 +96,48 @@ def test_outreach_lists_complaints_past_the_promise(app, small_db):
     assert int(labels["All overdue"].replace(",", "")) >= int(labels["Overdue, to call"].replace(",", ""))
 
 
-def test_trends_shows_revenue_tiles_and_charts(app):
+def test_trends_shows_every_tile_with_its_change_and_definition(app):
+    from crm360 import trend_view
+    from crm360.glossary import GLOSSARY
+
     _open(app, "pages/trends.py")
-    labels = [m.label for m in app.metric]
-    assert "Net revenue" in labels and "Answered within 24 h" in labels
-    assert app.metric[0].value.startswith("₺")
+    tiles = {m.label: m for m in app.metric}
+    assert list(tiles) == [tile.label for tile in trend_view.TILES]
+    assert tiles["Net revenue"].value.startswith("₺") and tiles["Net revenue"].delta.endswith("%")
+    assert tiles["Answered within 24 h"].delta.endswith("pts")
+    assert GLOSSARY["retention_rate"] in tiles["Retention rate"].help
+    assert _param(app, "period") == ["last_12_months"] and _param(app, "grain") == ["month"]
+
+
+@pytest.mark.parametrize("section", ["Revenue", "Complaints", "Service times", "Cohorts", "Segments and tiers",
+                                     "Channels", "Team"])
+def test_each_trends_section_draws_its_charts_and_offers_their_data(app, section):
+    app.session_state["trend-section"] = section
+    _open(app, "pages/trends.py")
+    assert app.get("plotly_chart") or app.dataframe
+    assert any(b.proto.label.startswith("Download") for b in app.get("download_button"))
+
+
+def test_a_trends_link_reproduces_the_view_and_filters_stay_in_the_url(app, small_db):
+    city = small_db.row("SELECT city FROM customer_summary GROUP BY city ORDER BY count(*) DESC LIMIT 1")[0]
+    _open(app, "pages/trends.py", period="last_90_days", grain="week", city=city, channel="phone")
+    assert app.selectbox(key="trend-preset").value == "last_90_days"
+    assert app.multiselect(key="trend-cities").value == [city]
+    assert app.multiselect(key="trend-channels").value == ["phone"]
+    app.multiselect(key="trend-tiers").set_value(["Gold"]).run()
+    assert not app.exception
+    assert _param(app, "tier") == ["Gold"] and _param(app, "city") == [city]
+    assert _param(app, "period") == ["last_90_days"] and _param(app, "grain") == ["week"]
+
+
+def test_a_trends_view_with_no_activity_says_so(app):
+    _open(app, "pages/trends.py", start="2000-01-01", end="2000-01-31")
+    _open(app, "pages/trends.py", city="Atlantis", start="1990-01-01", end="1990-02-01")
+    assert not app.exception
+    app.multiselect(key="trend-segments").set_value(["Champions"]).run()
+    app.multiselect(key="trend-tiers").set_value(["No tier"]).run()  # Champions all have a tier
+    assert not app.exception
+    assert any("No orders and no complaints" in i.value for i in app.info)
 
 
 def test_data_health_shows_runs_and_reconciliation(app):
