@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the lookups on a copy with scattered fact tables")
     parser.add_argument("--outreach-filters", type=int, default=60,
                         help="random filter changes timed on the outreach page")
+    parser.add_argument("--trend-views", type=int, default=30,
+                        help="random one-year views of the trends page, every query timed")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
 
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     results["models"] = {**json.loads(out), "peak_bytes": peak}
     _, peak, out = run_measured([py, "-m", "bench.outreach", str(db), str(args.outreach_filters)])
     results["outreach"] = {**json.loads(out), "peak_bytes": peak}
+    _, peak, out = run_measured([py, "-m", "bench.trends", str(db), str(args.trend_views)])
+    results["trends"] = {**json.loads(out), "peak_bytes": peak}
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -170,7 +174,19 @@ def table(results: dict) -> str:
         lines += ["", *_models_table(results["models"])]
     if "outreach" in results:
         lines += ["", *_outreach_table(results["outreach"])]
+    if "trends" in results:
+        lines += ["", *_trends_table(results["trends"])]
     return "\n".join(lines)
+
+
+def _trends_table(trend: dict) -> list[str]:
+    lines = [f"trends page, {trend['views']} random views of {trend['range'][0]} to {trend['range'][1]} "
+             f"(trend marts built in {trend['mart_seconds']:.1f} s):",
+             f"{'  query (each at most 300 ms p95)':<40}{'p50 ms':>8}{'p95 ms':>9}{'max ms':>9}"]
+    for name, stats in trend["queries"].items():
+        label = f"  {name}" + (" (at most 1,500)" if name == "whole view" else "")
+        lines.append(f"{label:<40}{stats['p50_ms']:>8.0f}{stats['p95_ms']:>9.0f}{stats['max_ms']:>9.0f}")
+    return lines
 
 
 def _outreach_table(outreach: dict) -> list[str]:

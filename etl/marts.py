@@ -2,8 +2,8 @@
 the value models' scores (`customer_value`, fitted in Python: see crm360.models.value).
 
 The order matters where one mart reads another: customer_summary reads customer_value and
-customer_segments, which read the macros of value_inputs; kpi_daily and the name tokens read
-customer_summary.
+customer_segments, which read the macros of value_inputs; kpi_daily, the trend marts and the name
+tokens read customer_summary.
 Porting the marts to another engine means porting these files and the one Python step.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from crm360.models import backtest, value
 from etl.transform import render_sql
 
 MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "customer_summary",
-         "outreach_candidates", "kpi_daily", "complaints_daily",
+         "outreach_candidates", "kpi_daily",
          "trend_facts", "provinces", "customer_name_tokens", "lookup_indexes")
 
 

@@ -85,17 +85,20 @@ def test_kpi_daily_by_hand(db):
     assert sum(r["signups"] for r in days.values()) == 1  # only the June sign-up falls in range
 
 
-def test_monthly_kpis_form_ratios_after_summing(db):
-    june = trends.monthly_kpis(db, date(2026, 6, 1), date(2026, 6, 30)).row(0, named=True)
-    assert (june["net_revenue_try"], june["orders"], june["complaints_opened"]) == (600.0, 3, 3)
-    assert june["within_promise_share"] == pytest.approx(1 / 3)
-    assert june["first_contact_resolution"] == pytest.approx(1 / 2)
-    assert june["csat_share"] == pytest.approx(1 / 2)
-    assert june["nps"] == pytest.approx(0.0)
-    totals = trends.period_totals(db, date(2026, 6, 1), date(2026, 6, 30))
-    assert totals["average_order_value_try"] == pytest.approx(200.0)
+def test_the_trend_marts_agree_with_kpi_daily_and_form_ratios_after_summing(db):
+    june = trends.TrendFilter(date(2026, 6, 1), date(2026, 6, 30))
+    figures = {kpi: value["now"] for kpi, value in trends.kpis(db, june).items()}
+    assert (figures["net_revenue_try"], figures["orders"], figures["complaints_opened"]) == (600.0, 3, 3)
+    assert figures["within_promise_share"] == pytest.approx(1 / 3)
+    assert figures["first_contact_resolution"] == pytest.approx(1 / 2)
+    assert figures["csat"] == pytest.approx(1 / 2)
+    assert figures["nps"] == pytest.approx(0.0)
+    assert figures["average_order_value_try"] == pytest.approx(200.0)
+    daily = db.row("""SELECT sum(net_revenue_try), sum(orders), sum(complaints_opened) FROM kpi_daily
+                      WHERE day BETWEEN '2026-06-01' AND '2026-06-30'""")
+    assert (float(daily[0]), daily[1], daily[2]) == (600.0, 3, 3)
 
 
-def test_an_empty_period_gives_no_rows_not_an_error(db):
-    assert trends.monthly_kpis(db, date(2020, 1, 1), date(2020, 2, 1)).is_empty()
-    assert trends.period_totals(db, date(2020, 1, 1), date(2020, 2, 1))["orders"] is None
+def test_an_empty_period_gives_no_figures_not_an_error(db):
+    empty = trends.kpis(db, trends.TrendFilter(date(2020, 1, 1), date(2020, 2, 1)))
+    assert empty["orders"]["now"] is None and empty["nps"]["now"] is None

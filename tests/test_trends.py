@@ -199,3 +199,14 @@ def test_presets_end_on_the_newest_day_and_stay_inside_the_data():
     assert trend_view.preset_period("previous_year", first, last) == (first, first)
     assert trend_view.preset_period("year_to_date", first, last) == (first, last)
     assert trend_view.preset_period("last_7_days", first, last) == (last - timedelta(days=6), last)
+
+
+def test_the_printable_summary_holds_the_view_and_escapes_what_it_prints(db):
+    from crm360.trend_summary import summary_html
+
+    chosen = trends.TrendFilter(JUNE.start, JUNE.end, cities=("<b>Ankara</b>",))
+    view = trend_view.TrendView("custom", "month", chosen)
+    page = summary_html(db, view, trends.kpis(db, JUNE)).decode("utf-8")
+    assert "01.06.2026 to 30.06.2026" in page and "₺1,020" in page and "+240.0%" in page  # revenue vs May
+    assert "&lt;b&gt;Ankara&lt;/b&gt;" in page and "<b>Ankara" not in page
+    assert page.count("<tr>") >= len(trend_view.TILES) + 1
