@@ -51,7 +51,8 @@ def show_revenue(chosen: trends.TrendFilter, grain: str) -> None:
         column.plotly_chart(_layout(figure, f"{title} per {grain}, against a year earlier"), width="stretch")
     _download(series, "revenue-and-orders", "revenue and orders")
     st.caption("A year earlier: the same days one year before, moved forward to sit under this period "
-               "(weeks by 52 weeks, so weekdays line up). " + GLOSSARY["net_revenue"])
+               f"(weeks by 52 weeks, so weekdays line up). The first and last {grain} can be partial, in both "
+               "lines alike. " + GLOSSARY["net_revenue"])
 
 
 def show_complaints(chosen: trends.TrendFilter, grain: str) -> None:
