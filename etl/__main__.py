@@ -1,4 +1,6 @@
-"""`python -m etl --raw DIR --db PATH`: load the raw exports into a new database and publish it.
+"""`python -m etl --raw DIR --db PATH [--mapping FILE]`: load the raw exports into a new database
+and publish it. Which file is which comes from a mapping (etl/mapping.py): FILE, else
+DIR/mapping.toml, else the seed's own (etl/mappings/seed.toml).
 
 Exit status: 0 published; 1 a file could not be loaded or too many rows were rejected (the
 previously published database keeps serving); 2 bad arguments.
@@ -23,13 +25,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="published database path (default $CRM_DB or data/crm.duckdb)")
     parser.add_argument("--max-rejected", type=float, default=config.MAX_REJECTED_SHARE,
                         help="largest share of rejected rows a file may have (default 0.05)")
+    parser.add_argument("--mapping", type=Path,
+                        help="the mapping file (default: DIR/mapping.toml, else the seed's exports)")
     args = parser.parse_args(argv)
     if not args.raw.is_dir():
         print(f"etl: raw directory {args.raw} does not exist; create it with "
               "`python -m seed --out DIR`", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    params = LoadParams(raw_dir=args.raw, db_path=args.db, max_rejected_share=args.max_rejected)
+    params = LoadParams(raw_dir=args.raw, db_path=args.db, max_rejected_share=args.max_rejected,
+                        mapping=args.mapping)
     try:
         report = run_etl(params, progress=_progress(started))
     except LoadFailed as error:
@@ -56,6 +61,7 @@ def summary(report: RunReport, seconds: float) -> str:
                      f"{f.seconds:>9.1f}")
     ok = all(f.counts.reconciles for f in report.files)
     lines.append(f"read = loaded + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
+    lines.append(f"mapping: {report.mapping}")
     lines.append(f"load {report.stage_seconds.get('load', 0):.1f} s, marts "
                  f"{report.stage_seconds.get('marts', 0):.1f} s, total {seconds:.1f} s; "
                  f"published {report.published}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.sources import Source
+from etl.sources import ENTITY_COLUMNS, Source
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a 10 MB note still reads, so it can be judged and reported
 
@@ -21,7 +21,34 @@ class SourceError(RuntimeError):
 
 
 def raw_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
-    """SQL for the file's rows with canonical column names; checks the file can be read."""
+    """SQL for the file's rows with every canonical column of its table (those the mapping does
+    not name are empty) and the mapping's value translations applied; checks the file can be read."""
+    return _canonical(source, _file_relation(con, source, path))
+
+
+def _canonical(source: Source, relation: str) -> str:
+    mapped = set(source.columns.values())
+    columns = []
+    for column in ENTITY_COLUMNS[source.entity]:
+        if column not in mapped:
+            columns.append(f"NULL::VARCHAR AS {column}")
+        elif column in source.values:
+            columns.append(_translated(column, source.values[column]))
+        else:
+            columns.append(column)
+    return f"(SELECT _malformed, {', '.join(columns)} FROM {relation})"
+
+
+def _translated(column: str, meanings: dict[str, str]) -> str:
+    """A raw value replaced by what it means (ignoring case and surrounding spaces); values the
+    mapping does not list pass through for the staging model to judge."""
+    def text(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+    cases = " ".join(f"WHEN {text(raw)} THEN {text(meaning)}" for raw, meaning in meanings.items())
+    return f"CASE lower(trim(CAST({column} AS VARCHAR))) {cases} ELSE CAST({column} AS VARCHAR) END AS {column}"
+
+
+def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
     if not path.exists():
         raise SourceError(f"{path.name}: file not found in {path.parent}")
     _reset_rejects(con, source)

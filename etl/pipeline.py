@@ -16,8 +16,9 @@ import duckdb
 
 from crm360 import config, store
 from etl.extract import SourceError
+from etl.mapping import MappingError, find_mapping, load_mapping
 from etl.marts import build_marts
-from etl.sources import SOURCES, Source
+from etl.sources import Source
 from etl.transform import FileCounts, create_macros, stage_and_load
 
 
@@ -28,6 +29,7 @@ class LoadParams:
     max_rejected_share: float = config.MAX_REJECTED_SHARE
     memory_limit: str = config.ETL_MEMORY_LIMIT
     threads: int = os.cpu_count() or 2
+    mapping: Path | None = None  # default: raw_dir/mapping.toml if present, else the seed's mapping
 
 
 @dataclass
@@ -46,6 +48,7 @@ class RunReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     mart_seconds: dict[str, float] = field(default_factory=dict)
     published: Path | None = None
+    mapping: Path | None = None
 
 
 class LoadFailed(RuntimeError):
@@ -72,10 +75,20 @@ def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> Ru
                 leftover.unlink(missing_ok=True)
 
 
+def _sources(params: LoadParams) -> tuple[Path, tuple[Source, ...]]:
+    mapping = find_mapping(params.raw_dir, params.mapping)
+    try:
+        return mapping, load_mapping(mapping)
+    except MappingError as error:
+        raise LoadFailed(str(error)) from error
+
+
 def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     started_at = datetime.now()
     load_time = started_at.replace(microsecond=0)
     report = RunReport(run_id=started_at.strftime("%Y%m%dT%H%M%S.%f"))
+    report.mapping, sources = _sources(params)
+    progress(f"mapping: {report.mapping}")
     con = duckdb.connect(str(building))
     try:
         con.execute(f"SET memory_limit = '{params.memory_limit}'")
@@ -86,10 +99,10 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         con.execute("SET VARIABLE run_id = ?", [report.run_id])
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            digests = {s.file: hasher.submit(_checksum, params.raw_dir / s.file) for s in SOURCES
+            digests = {s.file: hasher.submit(_checksum, params.raw_dir / s.file) for s in sources
                        if (params.raw_dir / s.file).is_file()}
             load_started = time.perf_counter()
-            for source in SOURCES:
+            for source in sources:
                 report.files.append(_load_file(con, params, source, report.run_id, digests,
                                                progress))
             report.stage_seconds["load"] = time.perf_counter() - load_started

@@ -1,9 +1,33 @@
 """The raw sources the ETL knows: file, format, the column each export header maps to, and the
-natural key that makes a row a duplicate. Adding a source means adding an entry here and its
-`sql/staging/stg_<entity>.sql`."""
+natural key that makes a row a duplicate. Sources come from a mapping file (etl/mapping.py);
+the seed's own exports are described by `etl/mappings/seed.toml`.
+
+`ENTITY_COLUMNS` is the contract between a mapping and the staging models
+(`sql/staging/stg_<entity>.sql`): every canonical column a model reads. A mapping names the
+export headers for some of them; the rest load empty, and the model judges what that means."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "agents": ("agent_id", "full_name", "team"),
+    "products": ("product_id", "name", "category", "list_price_try"),
+    "product_issues": ("issue_id", "product_id", "title", "reported_at", "fix_shipped_at", "fix_description"),
+    "customers": ("customer_id", "full_name", "email", "phone", "city", "birth_date", "signup_date",
+                  "preferred_channel", "language", "consent_email", "consent_email_at", "consent_sms",
+                  "consent_sms_at", "consent_phone", "consent_phone_at", "do_not_contact", "do_not_contact_at"),
+    "interactions": ("interaction_id", "customer_id", "started_at", "channel", "direction", "topic", "agent_id",
+                     "duration_seconds", "resolved_on_first_contact", "csat", "notes"),
+    "purchases": ("order_id", "customer_id", "ordered_at", "product_id", "category", "quantity", "net_amount_try",
+                  "sales_channel", "status"),
+    "complaints": ("complaint_id", "customer_id", "opened_at", "channel", "category", "severity", "product_id",
+                   "first_response_at", "resolved_at", "status", "resolution", "satisfaction_after",
+                   "refund_amount_try", "description"),
+    "survey_responses": ("survey_id", "customer_id", "responded_at", "touchpoint", "nps_score", "comment"),
+}
+# Loaded in this order: facts are checked against the reference tables loaded before them.
+ENTITY_ORDER = tuple(ENTITY_COLUMNS)
+FORMATS = ("csv", "parquet", "jsonl")
 
 
 @dataclass(frozen=True)
@@ -25,51 +49,15 @@ class Source:
     # dates in Turkish formats stay text and are checked in the staging model.
     reader_types: dict[str, str] = field(default_factory=dict)
     timestamp_format: str | None = None
+    # Raw values and what they mean, per canonical column: {"channel": {"telefon": "phone"}},
+    # matched ignoring case and surrounding spaces; unmapped values pass through.
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def _same(*names: str) -> dict[str, str]:
-    return {name: name for name in names}
+def _seed_sources() -> tuple[Source, ...]:
+    from etl.mapping import SEED_MAPPING, load_mapping
+    return load_mapping(SEED_MAPPING)
 
 
-SOURCES: tuple[Source, ...] = (
-    Source("agents", "agents.csv", "csv", _same("agent_id", "full_name", "team"), ("agent_id",),
-           order_by=("agent_id",)),
-    Source("products", "products.jsonl", "jsonl",
-           _same("product_id", "name", "category", "list_price_try"), ("product_id",),
-           order_by=("product_id",)),
-    Source("product_issues", "product_issues.csv", "csv",
-           _same("issue_id", "product_id", "title", "reported_at", "fix_shipped_at",
-                 "fix_description"), ("issue_id",), order_by=("issue_id",)),
-    Source("customers", "customers.csv", "csv",
-           _same("customer_id", "full_name", "email", "phone", "city", "birth_date",
-                 "signup_date", "preferred_channel", "language", "consent_email",
-                 "consent_email_at", "consent_sms", "consent_sms_at", "consent_phone",
-                 "consent_phone_at", "do_not_contact", "do_not_contact_at"),
-           ("customer_id",), order_by=("customer_id",), reader_types={"customer_id": "BIGINT"}),
-    Source("interactions", "interactions.csv", "csv",
-           _same("interaction_id", "customer_id", "started_at", "channel", "direction", "topic",
-                 "agent_id", "duration_seconds", "resolved_on_first_contact", "csat", "notes"),
-           ("interaction_id",), order_by=("customer_id", "started_at"),
-           reader_types={"interaction_id": "BIGINT", "customer_id": "BIGINT", "started_at": "TIMESTAMP",
-                         "duration_seconds": "INTEGER", "csat": "INTEGER"}),
-    Source("purchases", "purchases.parquet", "parquet",
-           _same("order_id", "customer_id", "ordered_at", "product_id", "category", "quantity",
-                 "net_amount_try", "sales_channel", "status"),
-           ("order_id",), order_by=("customer_id", "ordered_at")),
-    Source("complaints", "complaints.csv", "csv",
-           {"Şikayet No": "complaint_id", "Müşteri No": "customer_id",
-            "Açılış Tarihi": "opened_at", "Kanal": "channel", "Kategori": "category",
-            "Önem Derecesi": "severity", "Ürün Kodu": "product_id",
-            "İlk Yanıt Tarihi": "first_response_at", "Çözüm Tarihi": "resolved_at",
-            "Durum": "status", "Çözüm": "resolution",
-            "Çözüm Sonrası Memnuniyet": "satisfaction_after",
-            "İade Tutarı (TL)": "refund_amount_try", "Açıklama": "description"},
-           ("complaint_id",), delimiter=";", order_by=("customer_id", "opened_at"),
-           reader_types={"complaint_id": "BIGINT", "customer_id": "BIGINT"}),
-    Source("survey_responses", "survey_responses.jsonl", "jsonl",
-           _same("survey_id", "customer_id", "responded_at", "touchpoint", "nps_score",
-                 "comment"), ("survey_id",), order_by=("customer_id", "responded_at"),
-           optional_columns=frozenset({"comment"})),
-)
-
+SOURCES: tuple[Source, ...] = _seed_sources()
 SOURCE_BY_ENTITY = {source.entity: source for source in SOURCES}
