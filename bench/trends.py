@@ -55,6 +55,7 @@ def _queries(db: Database, chosen: trends.TrendFilter, grain: str) -> dict:
         "by tier": lambda: trends.by_customer_group(db, chosen, "loyalty_tier"),
         "channel mix": lambda: trends.channel_mix(db, chosen, grain),
         "team": lambda: trends.agent_table(db, chosen),
+        "segment movement": lambda: trends.segment_movement(db, chosen),
     }
 
 

@@ -92,4 +92,7 @@ GLOSSARY: dict[str, str] = {
     "cohort_retention": "Customers grouped by the month of their first completed order; each cell is the share "
                         "of them with a completed order in that month after their first.",
     "average_handle_time": "Average minutes per contact with a recorded duration.",
+    "segment_movement": "Each customer's RFM segment on the last month end before the period and on the last "
+                        "month end (or the newest day in the data) by its end, with the rules of today's "
+                        "segments. 'Prospects': signed up, no completed order by that day.",
 }

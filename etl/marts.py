@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 
 import duckdb
 import polars as pl
@@ -19,7 +21,8 @@ from crm360.geography import PROVINCES
 from crm360.models import backtest, value
 from etl.transform import render_sql
 
-MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "customer_summary",
+MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "segment_history",
+         "customer_summary",
          "outreach_candidates", "kpi_daily",
          "trend_facts", "provinces", "customer_name_tokens", "lookup_indexes")
 
@@ -46,6 +49,32 @@ def build_model_backtest(con: duckdb.DuckDBPyConnection) -> None:
                 "actual_mean": pl.Float64}))
 
 
+def build_segment_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Each buyer's RFM segment at the end of every month with purchases, and on data_as_of: the
+    trends page's segment movement reads two of these days instead of scoring every customer
+    twice (the rfm_segments macro, the same rules as customer_segments)."""
+    con.execute("CREATE OR REPLACE TABLE segment_history (as_of_day DATE, customer_id BIGINT, rfm_segment VARCHAR)")
+    first, as_of = con.execute("""SELECT min(ordered_at)::DATE, (SELECT data_as_of FROM dataset_info)
+                                  FROM purchases WHERE status = 'completed'""").fetchone()
+    if first is None:
+        return
+    for day in month_ends(first, as_of.date()):
+        con.execute("""INSERT INTO segment_history
+                       SELECT ?::DATE, customer_id, rfm_segment FROM rfm_segments(?::TIMESTAMP)
+                       ORDER BY customer_id""",
+                    [day, as_of if day == as_of.date() else datetime.combine(day, time_of_day.max)])
+
+
+def month_ends(first: date, last: date) -> list[date]:
+    """The last day of every month from `first`'s to the one before `last`'s, then `last`."""
+    days, month = [], first.replace(day=1)
+    while month <= last.replace(day=1):
+        following = (month + timedelta(days=32)).replace(day=1)
+        days.append(min(following - timedelta(days=1), last))
+        month = following
+    return days
+
+
 def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     con.register("computed_frame", frame)
     try:
@@ -55,7 +84,8 @@ def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
 
 
 PYTHON_MARTS: dict[str, Callable[[duckdb.DuckDBPyConnection], None]] = {
-    "customer_value": build_customer_value, "model_backtest": build_model_backtest}
+    "customer_value": build_customer_value, "model_backtest": build_model_backtest,
+    "segment_history": build_segment_history}
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, float]:

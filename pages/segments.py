@@ -2,20 +2,12 @@
 from datetime import timedelta
 
 import plotly.express as px
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from crm360 import segments, ui
+from crm360 import charts, segments, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import trends, value
-
-
-def _faded(colour: str) -> str:
-    """A link in its source segment's colour, see-through so crossings stay readable."""
-    red, green, blue = px.colors.hex_to_rgb(colour) if colour.startswith("#") else px.colors.unlabel_rgb(colour)
-    return f"rgba({red}, {green}, {blue}, 0.35)"
-
 
 st.title("Segments")
 db = ui.database()
@@ -69,20 +61,8 @@ if bounds is not None:
                            max_value=last, format="DD.MM.YYYY")
     if len(picked) == 2 and picked[0] < picked[1]:
         flow = value.segment_flow(db, picked[0], picked[1])
-        labels = value.SEGMENT_ORDER
-        index = {name: i for i, name in enumerate(labels)}
         moved = flow.filter(pl.col("from_segment") != pl.col("to_segment"))
-        colours = dict(zip(labels, px.colors.qualitative.Safe + px.colors.qualitative.Pastel, strict=False))
-        figure = go.Figure(go.Sankey(
-            arrangement="snap",
-            node={"label": [f"{n} ({picked[0]:%d.%m})" for n in labels] + [f"{n} ({picked[1]:%d.%m})" for n in labels],
-                  "color": [colours[n] for n in labels] * 2, "pad": 14,
-                  "x": [0.01] * len(labels) + [0.99] * len(labels)},
-            link={"source": [index[s] for s in flow["from_segment"]],
-                  "target": [len(labels) + index[t] for t in flow["to_segment"]],
-                  "value": flow["customers"].to_list(),
-                  "color": [_faded(colours[s]) for s in flow["from_segment"]]}))
-        figure.update_layout(height=620, title="Customers by segment on each date")
+        figure = charts.segment_sankey(flow, picked[0], picked[1])
         st.plotly_chart(figure, width="stretch")
         stayed = flow.filter(pl.col("from_segment") == pl.col("to_segment"))["customers"].sum()
         st.caption(f"{flow['customers'].sum():,} customers who had signed up by {picked[1]:%d.%m.%Y}: "

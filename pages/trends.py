@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from crm360 import config, export, trend_view, ui
+from crm360 import charts, config, export, trend_view, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import trends
 from crm360.queries.value import SEGMENT_ORDER
@@ -141,9 +141,19 @@ def show_groups(chosen: trends.TrendFilter) -> None:
             "customers": st.column_config.NumberColumn("Buying customers", format="%d")})
         with column:
             _download(frame, f"revenue-by-{group}", f"revenue by {title}")
-    st.caption("Segments and tiers are each customer's as of the latest load. How customers moved between "
-               "segments from one date to another: the Segments page.")
-    st.page_link("pages/segments.py", label="Segment movement between two dates", icon=":material/moving:")
+    st.caption("Segments and tiers are each customer's as of the latest load.")
+    movement = trends.segment_movement(db, chosen)
+    if movement is None:
+        st.info("Segment movement needs a month end before the period starts.")
+        return
+    start, end, flow = movement
+    st.markdown(f"**How customers moved between segments, {start:%d.%m.%Y} to {end:%d.%m.%Y}**",
+                help=GLOSSARY["segment_movement"])
+    st.plotly_chart(charts.segment_sankey(flow, start, end, height=560), width="stretch")
+    stayed = flow.filter(pl.col("from_segment") == pl.col("to_segment"))["customers"].sum()
+    st.caption(f"{flow['customers'].sum():,} customers: {stayed:,} stayed in their segment, "
+               f"{flow['customers'].sum() - stayed:,} moved. Any two dates: the Segments page.")
+    _download(flow, "segment-movement", "the movement")
 
 
 def show_channels(chosen: trends.TrendFilter, grain: str) -> None:

@@ -210,3 +210,15 @@ def test_the_printable_summary_holds_the_view_and_escapes_what_it_prints(db):
     assert "01.06.2026 to 30.06.2026" in page and "₺1,020" in page and "+240.0%" in page  # revenue vs May
     assert "&lt;b&gt;Ankara&lt;/b&gt;" in page and "<b>Ankara" not in page
     assert page.count("<tr>") >= len(trend_view.TILES) + 1
+
+
+def test_segment_movement_reads_the_history_the_same_as_scoring_both_days(small_db):
+    from crm360.queries import value
+
+    last = small_db.row("SELECT data_as_of FROM dataset_info")[0].date()
+    start, end, flow = trends.segment_movement(small_db, trends.TrendFilter(last - timedelta(days=200), last))
+    assert end == last and start < end and (start + timedelta(days=1)).day == 1  # from a month end
+    scored = value.segment_flow(small_db, start, end)
+    key = ["from_segment", "to_segment"]
+    assert flow.sort(key).equals(scored.sort(key))
+    assert trends.segment_movement(small_db, trends.TrendFilter(date(2000, 1, 1), last)) is None

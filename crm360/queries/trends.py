@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from crm360 import config
+from crm360 import config, segments
 from crm360.store import Database, Snapshot
 
 GRAINS = ("day", "week", "month")
@@ -389,3 +389,29 @@ def agent_table(db: Database, chosen: TrendFilter) -> pl.DataFrame:
                    sum(handle_seconds) / nullif(sum(timed_contacts), 0) / 60.0 AS average_handle_minutes
             FROM trend_agents WHERE day BETWEEN ? AND ? AND {where}
             GROUP BY ALL ORDER BY contacts DESC, agent_id""", [chosen.start, chosen.end, *params])
+
+
+def segment_movement(db: Database, chosen: TrendFilter) -> tuple[date, date, pl.DataFrame] | None:
+    """How customers moved between RFM segments over the period: from the last `segment_history`
+    day before it starts to the last one by its end (month ends, and the newest day in the data).
+    Customers signed up by the end day; no completed order by a day means 'Prospects' on it.
+    The city and tier filters apply (today's tier); the segment filter would only cut the flow."""
+    days = db.memo("segment_history_days", lambda snap: [row[0] for row in snap.cursor.execute(
+        "SELECT DISTINCT as_of_day FROM segment_history ORDER BY as_of_day").fetchall()])
+    before = [day for day in days if day < chosen.start]
+    by_end = [day for day in days if day <= chosen.end]
+    if not before or not by_end:
+        return None
+    start, end = before[-1], by_end[-1]
+    where, params = _numbered(*TrendFilter(chosen.start, chosen.end, cities=chosen.cities, tiers=chosen.tiers)
+                              .where(), first=4)
+    where = where.replace("loyalty_tier", f"coalesce(loyalty_tier, '{config.NO_TIER}')")
+    flow = db.frame(
+        f"""SELECT coalesce(a.rfm_segment, $1) AS from_segment, coalesce(b.rfm_segment, $1) AS to_segment,
+                   count(*) AS customers
+            FROM customer_summary c
+            LEFT JOIN segment_history a ON a.customer_id = c.customer_id AND a.as_of_day = $2
+            LEFT JOIN segment_history b ON b.customer_id = c.customer_id AND b.as_of_day = $3
+            WHERE c.signup_date <= $3 AND {where}
+            GROUP BY ALL ORDER BY customers DESC""", [segments.PROSPECTS, start, end, *params])
+    return start, end, flow

@@ -68,13 +68,13 @@ def tier_summary(db: Database) -> pl.DataFrame:
 def segment_flow(db: Database, start: date, end: date) -> pl.DataFrame:
     """How many customers moved from each segment on `start` to each segment on `end` (both as of
     the end of the day), counting customers who had signed up by `end`; no completed order by a
-    date means 'Prospects' on that date. The RFM rules are the marts' (rfm_scores macro)."""
+    date means 'Prospects' on that date. The RFM rules are the marts' (rfm_segments macro)."""
     return db.frame(
         """SELECT coalesce(a.rfm_segment, ?) AS from_segment, coalesce(b.rfm_segment, ?) AS to_segment,
                   count(*) AS customers
            FROM customers c
-           LEFT JOIN rfm_scores(?::TIMESTAMP) a USING (customer_id)
-           LEFT JOIN rfm_scores(?::TIMESTAMP) b USING (customer_id)
+           LEFT JOIN rfm_segments(?::TIMESTAMP) a USING (customer_id)
+           LEFT JOIN rfm_segments(?::TIMESTAMP) b USING (customer_id)
            WHERE c.signup_date <= ?
            GROUP BY ALL ORDER BY customers DESC""",
         [segments.PROSPECTS, segments.PROSPECTS, _end_of(start), _end_of(end), end])

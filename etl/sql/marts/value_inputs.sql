@@ -28,19 +28,25 @@ INSERT INTO rfm_segment_map VALUES {rfm_segment_map};
 -- RFM as of a moment, over customers with a completed order by then: recency, frequency and
 -- monetary scores 1-5 by quintiles (ntile over the ordered customers, so ties are split by
 -- customer number and every score holds a fifth), 5 = most recent / most orders / most spend.
-CREATE OR REPLACE MACRO rfm_scores(as_of) AS TABLE
-WITH bought AS (
-    SELECT customer_id, max(ordered_at) AS last_purchase_at, count(*) AS orders,
-           sum(net_amount_try) AS revenue
-    FROM purchases
-    WHERE status = 'completed' AND ordered_at <= as_of
-    GROUP BY customer_id
-), scored AS (
-    SELECT customer_id, last_purchase_at, orders, revenue,
+-- The segment needs only R and F: rfm_segments is that part alone (a third of the work), for
+-- the segment history and segment movement; rfm_scores adds M.
+CREATE OR REPLACE MACRO rfm_bought(as_of) AS TABLE
+SELECT customer_id, max(ordered_at) AS last_purchase_at, count(*) AS orders, sum(net_amount_try) AS revenue
+FROM purchases
+WHERE status = 'completed' AND ordered_at <= as_of
+GROUP BY customer_id;
+
+CREATE OR REPLACE MACRO rfm_segments(as_of) AS TABLE
+WITH scored AS (
+    SELECT customer_id,
            ntile(5) OVER (ORDER BY last_purchase_at, customer_id) AS r_score,
-           ntile(5) OVER (ORDER BY orders, customer_id) AS f_score,
-           ntile(5) OVER (ORDER BY revenue, customer_id) AS m_score
-    FROM bought
+           ntile(5) OVER (ORDER BY orders, customer_id) AS f_score
+    FROM rfm_bought(as_of)
 )
-SELECT s.*, m.segment AS rfm_segment
+SELECT s.customer_id, s.r_score, s.f_score, m.segment AS rfm_segment
 FROM scored s JOIN rfm_segment_map m USING (r_score, f_score);
+
+CREATE OR REPLACE MACRO rfm_scores(as_of) AS TABLE
+SELECT b.customer_id, b.last_purchase_at, b.orders, b.revenue, s.r_score, s.f_score,
+       ntile(5) OVER (ORDER BY b.revenue, b.customer_id) AS m_score, s.rfm_segment
+FROM rfm_bought(as_of) b JOIN rfm_segments(as_of) s USING (customer_id);
