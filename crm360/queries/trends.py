@@ -403,15 +403,21 @@ def segment_movement(db: Database, chosen: TrendFilter) -> tuple[date, date, pl.
     if not before or not by_end:
         return None
     start, end = before[-1], by_end[-1]
-    where, params = _numbered(*TrendFilter(chosen.start, chosen.end, cities=chosen.cities, tiers=chosen.tiers)
-                              .where(), first=4)
+    groups = TrendFilter(chosen.start, chosen.end, cities=chosen.cities, tiers=chosen.tiers)
+    where, params = _numbered(*groups.where(), first=4)
     where = where.replace("loyalty_tier", f"coalesce(loyalty_tier, '{config.NO_TIER}')")
+    # Buyers come from the two days' slices alone (a full join, no scan of every customer); the
+    # customers table is read once, for those who had bought on neither day.
+    chosen_only = f"AND customer_id IN (SELECT customer_id FROM customer_summary WHERE {where})" if params else ""
     flow = db.frame(
-        f"""SELECT coalesce(a.rfm_segment, $1) AS from_segment, coalesce(b.rfm_segment, $1) AS to_segment,
-                   count(*) AS customers
-            FROM customer_summary c
-            LEFT JOIN segment_history a ON a.customer_id = c.customer_id AND a.as_of_day = $2
-            LEFT JOIN segment_history b ON b.customer_id = c.customer_id AND b.as_of_day = $3
-            WHERE c.signup_date <= $3 AND {where}
-            GROUP BY ALL ORDER BY customers DESC""", [segments.PROSPECTS, start, end, *params])
+        f"""WITH a AS (SELECT customer_id, rfm_segment FROM segment_history WHERE as_of_day = $2 {chosen_only}),
+                 b AS (SELECT customer_id, rfm_segment FROM segment_history WHERE as_of_day = $3 {chosen_only}),
+                 buyers AS (SELECT coalesce(a.rfm_segment, $1) AS from_segment,
+                                   coalesce(b.rfm_segment, $1) AS to_segment
+                            FROM a FULL JOIN b USING (customer_id))
+            SELECT from_segment, to_segment, count(*) AS customers FROM buyers GROUP BY ALL
+            UNION ALL
+            SELECT $1, $1, (SELECT count(*) FROM customer_summary WHERE signup_date <= $3 AND {where})
+                           - (SELECT count(*) FROM buyers)
+            ORDER BY customers DESC""", [segments.PROSPECTS, start, end, *params])
     return start, end, flow
