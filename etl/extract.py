@@ -7,11 +7,18 @@ does not parse is kept with `_malformed = true`, so it becomes a quarantined row
 from __future__ import annotations
 
 import csv
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
-from etl.sources import ENTITY_COLUMNS, Source
+from etl import detect
+from etl.sources import AUTO, ENTITY_COLUMNS, Source, is_date_column, is_money_column
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a 10 MB note still reads, so it can be judged and reported
 
@@ -20,13 +27,83 @@ class SourceError(RuntimeError):
     """A file that cannot be loaded at all: missing, empty, unreadable or without its columns."""
 
 
-def raw_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+@dataclass
+class Readable:
+    """A raw file ready to read: the file itself, or a UTF-8 / Parquet copy of it; the source
+    with everything "auto" resolved; and what was detected or converted, for the run report."""
+
+    path: Path
+    source: Source
+    read_as: str
+    notes: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def readable(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> Iterator[Readable]:
+    """Resolve how the file is written (encoding, delimiter, dates, decimals) and convert what
+    DuckDB cannot read directly (Windows-1254 text, Excel) into a temporary copy."""
+    if not path.exists():
+        raise SourceError(f"{path.name}: file not found in {path.parent}")
+    scratch = Path(tempfile.mkdtemp(prefix="etl-", dir=_temp_directory(con)))
+    try:
+        found = Readable(path, source, source.format)
+        if source.format == "xlsx":
+            found = _excel_as_parquet(found, scratch)
+        elif source.format in ("csv", "jsonl") and path.stat().st_size:
+            found = _as_utf8(found, scratch)
+            if source.format == "csv" and source.delimiter == AUTO:
+                found.source = replace(found.source, delimiter=detect.delimiter_of(_first_line(found.path)))
+                found.notes.append(f"delimiter {found.source.delimiter!r} detected")
+        found.source = replace(found.source, delimiter="," if found.source.delimiter == AUTO
+                               else found.source.delimiter)
+        yield found
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _temp_directory(con: duckdb.DuckDBPyConnection) -> str | None:
+    setting = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    if setting:
+        Path(setting).mkdir(parents=True, exist_ok=True)
+    return setting or None
+
+
+def _as_utf8(found: Readable, scratch: Path) -> Readable:
+    encoding = detect.encoding_of(found.path) if found.source.encoding == AUTO else found.source.encoding
+    if encoding == "utf-8":
+        return found
+    copy = scratch / (found.path.stem + ".utf8" + found.path.suffix)
+    with open(found.path, encoding=encoding, newline="") as original, \
+            open(copy, "w", encoding="utf-8", newline="") as converted:
+        shutil.copyfileobj(original, converted, detect.CHUNK_BYTES)
+    found.notes.append("read as Windows-1254 (Turkish Windows) and converted to UTF-8")
+    return Readable(copy, replace(found.source, encoding="utf-8"), found.read_as, found.notes)
+
+
+def _excel_as_parquet(found: Readable, scratch: Path) -> Readable:
+    """The first sheet, every cell as text (as a CSV would give it), through a Parquet copy."""
+    try:
+        sheet = pl.read_excel(found.path, sheet_id=1, infer_schema_length=0)
+    except Exception as error:  # fastexcel raises its own types for broken or non-Excel files
+        raise SourceError(f"{found.path.name}: cannot be read as Excel: {str(error).splitlines()[0]}") from error
+    copy = scratch / (found.path.stem + ".parquet")
+    sheet.with_columns(pl.all().cast(pl.String)).write_parquet(copy)
+    found.notes.append(f"Excel sheet 1: {sheet.height:,} rows")
+    return Readable(copy, found.source, "parquet", found.notes)
+
+
+def _first_line(path: Path) -> str:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return handle.readline()
+
+
+def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
     """SQL for the file's rows with every canonical column of its table (those the mapping does
-    not name are empty) and the mapping's value translations applied; checks the file can be read."""
-    return _canonical(source, _file_relation(con, source, path))
-
-
-def _canonical(source: Source, relation: str) -> str:
+    not name are empty), the mapping's value translations applied, and dates and amounts in one
+    writing (ISO, decimal point); checks the file can be read."""
+    relation = _file_relation(con, found.source, found.path, found.read_as)
+    source = found.source
+    styles, decimal = _writing(con, found, relation)
     mapped = set(source.columns.values())
     columns = []
     for column in ENTITY_COLUMNS[source.entity]:
@@ -34,9 +111,105 @@ def _canonical(source: Source, relation: str) -> str:
             columns.append(f"NULL::VARCHAR AS {column}")
         elif column in source.values:
             columns.append(_translated(column, source.values[column]))
+        elif column in styles and styles[column] != "iso":
+            columns.append(_iso_moment(column, styles[column]))
+        elif is_money_column(column) and decimal == "," and column not in source.reader_types:
+            columns.append(_point_decimal(column))
         else:
             columns.append(column)
     return f"(SELECT _malformed, {', '.join(columns)} FROM {relation})"
+
+
+def _text_columns(source: Source, kind) -> list[str]:
+    return [c for c in source.columns.values() if kind(c) and c not in source.reader_types]
+
+
+def _writing(con: duckdb.DuckDBPyConnection, found: Readable, relation: str) -> tuple[dict[str, str], str]:
+    """The date writing of each text date column and the decimal mark of amounts: pinned by the
+    mapping, or detected from every value of the file (one pass over a copy of the columns)."""
+    source = found.source
+    dates = _text_columns(source, is_date_column)
+    money = _text_columns(source, is_money_column)
+    styles = {c: source.dates for c in dates} if source.dates != AUTO else {}
+    decimal = source.decimal
+    to_detect = [c for c in dates if c not in styles] + (money if decimal == AUTO else [])
+    if not to_detect:
+        return styles, "." if decimal == AUTO else decimal
+    counts = con.execute(f"SELECT {_detection_sql(to_detect)} FROM {_plain(con, found)}").fetchone()
+    figures = dict(zip([f"{c}__{k}" for c in to_detect for k in DETECTION_FIGURES], counts, strict=True))
+    for column in dates:
+        if column in styles:
+            continue
+        guess = detect.date_style_from_counts(**{k: figures[f"{column}__{k}"] or 0 for k in DETECTION_FIGURES})
+        styles[column] = guess.style if guess else "iso"
+        if guess and (guess.style != "iso" or guess.note):
+            found.notes.append(f"{column}: dates written {guess.style}" + (f" ({guess.note})" if guess.note else ""))
+    if decimal == AUTO:
+        comma = sum(figures[f"{c}__comma"] or 0 for c in money)
+        point = sum(figures[f"{c}__point"] or 0 for c in money)
+        decimal = "," if comma > point else "."
+        if decimal == ",":
+            found.notes.append("amounts written with a decimal comma")
+    return styles, decimal
+
+
+DETECTION_FIGURES = ("iso", "dotted", "slashed", "first_max", "second_max", "comma", "point")
+
+
+def _detection_sql(columns: list[str]) -> str:
+    parts = []
+    for c in columns:
+        text = f"trim(CAST({c} AS VARCHAR))"
+        parts += [
+            f"count(*) FILTER (WHERE regexp_matches({text}, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}'))",
+            f"count(*) FILTER (WHERE regexp_matches({text}, '^\\d{{1,2}}\\.\\d{{1,2}}\\.\\d{{4}}'))",
+            f"count(*) FILTER (WHERE regexp_matches({text}, '^\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}'))",
+            f"max(TRY_CAST(regexp_extract({text}, '^(\\d{{1,2}})/\\d{{1,2}}/\\d{{4}}', 1) AS INTEGER))",
+            f"max(TRY_CAST(regexp_extract({text}, '^\\d{{1,2}}/(\\d{{1,2}})/\\d{{4}}', 1) AS INTEGER))",
+            f"count(*) FILTER (WHERE regexp_matches({text}, '^-?[\\d.]*\\d,\\d+$'))",
+            f"count(*) FILTER (WHERE regexp_matches({text}, '^-?[\\d,]*\\d\\.\\d+$'))",
+        ]
+    return ", ".join(parts)
+
+
+def _plain(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
+    """The file's mapped columns as text, for detection only: a forgiving read that stores no
+    rejects (the load's own read does that, once)."""
+    source = found.source
+    if found.read_as == "csv":
+        header = _csv_header(source, found.path)
+        names = {h: c for h, c in source.columns.items() if h in header}
+        delimiter = source.delimiter.replace("'", "''")
+        return (f"(SELECT {', '.join(_quoted(h) + ' AS ' + c for h, c in names.items())} "
+                f"FROM read_csv({_literal(found.path)}, header = true, all_varchar = true, delim = '{delimiter}', "
+                f"quote = '\"', escape = '\"', ignore_errors = true, strict_mode = false, "
+                f"max_line_size = {MAX_LINE_BYTES}))")
+    if found.read_as == "parquet":
+        return f"(SELECT * FROM {_file_relation(con, source, found.path, 'parquet')})"
+    paths = ", ".join(f"'$.{header}'" for header in source.columns)
+    fields = ", ".join(f"v[{i}] AS {c}" for i, c in enumerate(source.columns.values(), start=1))
+    return (f"(SELECT {fields} FROM (SELECT json_extract_string(line, [{paths}]) AS v FROM read_csv("
+            f"{_literal(found.path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0), quote = '', "
+            f"escape = '', max_line_size = {MAX_LINE_BYTES}, ignore_errors = true) WHERE json_valid(line)))")
+
+
+def _quoted(header: str) -> str:
+    return '"' + header.replace('"', '""') + '"'
+
+
+def _iso_moment(column: str, style: str) -> str:
+    """A date in the file's writing as ISO text; a value that does not parse is kept as written,
+    so the staging model reports it with what was there."""
+    text = f"trim(CAST({column} AS VARCHAR))"
+    tries = ", ".join(
+        f"strftime(try_strptime({text}, '{fmt}'), '{'%Y-%m-%d %H:%M:%S' if '%H' in fmt else '%Y-%m-%d'}')"
+        for fmt in detect.DATE_STYLES[style])
+    return f"coalesce({tries}, CAST({column} AS VARCHAR)) AS {column}"
+
+
+def _point_decimal(column: str) -> str:
+    """An amount written 1.234,56 as 1234.56."""
+    return f"replace(replace(trim(CAST({column} AS VARCHAR)), '.', ''), ',', '.') AS {column}"
 
 
 def _translated(column: str, meanings: dict[str, str]) -> str:
@@ -48,12 +221,10 @@ def _translated(column: str, meanings: dict[str, str]) -> str:
     return f"CASE lower(trim(CAST({column} AS VARCHAR))) {cases} ELSE CAST({column} AS VARCHAR) END AS {column}"
 
 
-def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
-    if not path.exists():
-        raise SourceError(f"{path.name}: file not found in {path.parent}")
+def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, read_as: str) -> str:
     _reset_rejects(con, source)
     if path.stat().st_size == 0:
-        if source.format != "jsonl":
+        if read_as != "jsonl":
             # JSON Lines has no header, so an empty file is a valid export of nothing; a CSV or
             # Parquet file without even a header is a broken export.
             raise SourceError(f"{path.name}: file is empty (not even a header)")
@@ -61,7 +232,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -
         return f"(SELECT false AS _malformed, {columns} WHERE false)"
     builders = {"csv": _csv_relation, "parquet": _parquet_relation, "jsonl": _jsonl_relation}
     try:
-        return builders[source.format](con, source, path)
+        return builders[read_as](con, source, path)
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0]
         raise SourceError(f"{path.name}: cannot be read as {source.format}: {first_line}") from error
@@ -156,5 +327,5 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
 
 
 def header_lines(source: Source) -> int:
-    """Lines before the first data row: the CSV header, or none."""
-    return 1 if source.format == "csv" else 0
+    """Lines before the first data row: the CSV header or the sheet's header row, or none."""
+    return 1 if source.format in ("csv", "xlsx") else 0

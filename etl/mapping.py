@@ -10,7 +10,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from etl.sources import ENTITY_COLUMNS, ENTITY_ORDER, FORMATS, Source
+from etl.detect import DATE_STYLES, ENCODINGS
+from etl.sources import AUTO, ENTITY_COLUMNS, ENTITY_ORDER, FORMATS, Source
 
 SEED_MAPPING = Path(__file__).resolve().parent / "mappings" / "seed.toml"
 MAPPING_IN_RAW_DIR = "mapping.toml"
@@ -88,8 +89,13 @@ def _source(entry: dict, where: str) -> Source:
     if bad_types:
         raise MappingError(f"{where}: reader type {', '.join(bad_types)} is not one of "
                            f"{', '.join(sorted(READER_TYPES))}")
+    for name, allowed in (("encoding", ENCODINGS), ("dates", tuple(DATE_STYLES)), ("decimal", (",", "."))):
+        if entry.get(name, AUTO) not in (AUTO, *allowed):
+            raise MappingError(f"{where}: `{name}` is {entry[name]!r}; \"auto\" or one of {', '.join(allowed)}")
     values = {column: {str(raw).strip().lower(): str(meaning) for raw, meaning in table.items()}
               for column, table in entry.get("values", {}).items()}
     return Source(entity=entity, file=need("file", str), format=file_format, columns=dict(columns), key=key,
-                  delimiter=entry.get("delimiter", ","), order_by=tuple(entry.get("order_by", ())),
-                  optional_columns=frozenset(entry.get("optional", ())), reader_types=dict(types), values=values)
+                  delimiter=entry.get("delimiter", AUTO), order_by=tuple(entry.get("order_by", ())),
+                  optional_columns=frozenset(entry.get("optional", ())), reader_types=dict(types), values=values,
+                  encoding=entry.get("encoding", AUTO), dates=entry.get("dates", AUTO),
+                  decimal=entry.get("decimal", AUTO))

@@ -147,7 +147,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sourc
             + _top_reasons(con, source.file))
     progress(f"{source.file}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
              f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
-             f"({seconds:.1f} s)")
+             f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
     return FileReport(source, counts, path.stat().st_size, digests[source.file].result(), seconds)
 
 
@@ -166,16 +166,18 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
         CREATE TABLE etl_runs (
             run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, source_file VARCHAR,
             entity VARCHAR, bytes BIGINT, checksum VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
-            rows_duplicate BIGINT, rows_rejected BIGINT, values_cleared BIGINT, seconds DOUBLE)
+            rows_duplicate BIGINT, rows_rejected BIGINT, values_cleared BIGINT, seconds DOUBLE,
+            read_notes VARCHAR)
     """)
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
     _carry_history(con, params.db_path)
     finished = datetime.now().replace(microsecond=0)
     con.executemany(
-        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.checksum,
           f.counts.rows_read, f.counts.rows_loaded, f.counts.rows_duplicate,
-          f.counts.rows_rejected, f.counts.values_cleared, f.seconds) for f in report.files],
+          f.counts.rows_rejected, f.counts.values_cleared, f.seconds, "; ".join(f.counts.notes) or None)
+         for f in report.files],
     )
     stages = {**report.stage_seconds, **{f"mart:{k}": v for k, v in report.mart_seconds.items()}}
     con.executemany("INSERT INTO etl_run_stages VALUES (?, ?, ?)",

@@ -27,17 +27,28 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Loaded in this order: facts are checked against the reference tables loaded before them.
 ENTITY_ORDER = tuple(ENTITY_COLUMNS)
-FORMATS = ("csv", "parquet", "jsonl")
+FORMATS = ("csv", "parquet", "jsonl", "xlsx")
+AUTO = "auto"
+
+
+def is_date_column(column: str) -> bool:
+    """Dates and moments are the columns named *_at or *_date."""
+    return column.endswith(("_at", "_date"))
+
+
+def is_money_column(column: str) -> bool:
+    """Amounts are the columns in Turkish lira, named *_try."""
+    return column.endswith("_try")
 
 
 @dataclass(frozen=True)
 class Source:
     entity: str                      # core table this source feeds
     file: str                        # file name in the raw directory
-    format: str                      # csv | parquet | jsonl
+    format: str                      # csv | parquet | jsonl | xlsx
     columns: dict[str, str]          # export header -> canonical column
     key: tuple[str, ...]             # natural key: rows sharing it are duplicates
-    delimiter: str = ","
+    delimiter: str = ","             # or "auto": detected from the header line
     order_by: tuple[str, ...] = ()   # clustering order of the core table
     optional_columns: frozenset[str] = field(default_factory=frozenset)
     # Columns the CSV reader types itself (canonical name -> DuckDB type). Typing in the reader
@@ -52,6 +63,10 @@ class Source:
     # Raw values and what they mean, per canonical column: {"channel": {"telefon": "phone"}},
     # matched ignoring case and surrounding spaces; unmapped values pass through.
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # How the file is written, each "auto" (detected per file, etl/detect.py) or pinned:
+    encoding: str = AUTO             # utf-8 | cp1254
+    dates: str = AUTO                # iso | dd.mm.yyyy | dd/mm/yyyy | mm/dd/yyyy, for every date column
+    decimal: str = AUTO              # "," or "." in amounts
 
 
 def _seed_sources() -> tuple[Source, ...]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from crm360 import config, outreach_rules, segments, textnorm
-from etl.extract import header_lines, raw_relation
+from etl.extract import Readable, header_lines, raw_relation, readable
 from etl.sources import Source
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -27,6 +27,7 @@ class FileCounts:
     rows_duplicate: int = 0
     rows_rejected: int = 0
     values_cleared: int = 0
+    notes: tuple[str, ...] = ()  # what was detected or converted to read the file
 
     @property
     def reconciles(self) -> bool:
@@ -97,7 +98,13 @@ def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
                    run_id: str) -> FileCounts:
     """Stage one file, quarantine its bad rows, write its core table; returns the counts."""
     con.execute(QUARANTINE_DDL)
-    model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, source, path))
+    with readable(con, source, path) as found:
+        return _stage_and_load(con, found, run_id)
+
+
+def _stage_and_load(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:
+    source = found.source
+    model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, found))
     # In memory, in file order: the staged row's rowid is its position in the file, and the
     # only write to disk is the clustered core table.
     con.execute(f"""
@@ -108,6 +115,7 @@ def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
     _line_numbers(con, source)
     _quarantine(con, source, run_id)
     counts = _counts(con, source)
+    counts.notes = tuple(found.notes)
     _core_table(con, source)
     counts.rows_loaded = con.execute(f"SELECT count(*) FROM {source.entity}").fetchone()[0]
     for table in (f"stg_{source.entity}", f"rejects_{source.entity}",

@@ -41,7 +41,7 @@ SELECT
         problem(_malformed, 'record', 'not a valid record', NULL, 'row_rejected'),
         problem(complaint_id IS NULL, 'complaint_id', 'missing or not a whole number', raw_complaint_id, 'row_rejected'),
         customer_problem(customer_id, raw_customer_id),
-        event_time_problem(opened_at, 'opened_at', 'missing or not a date (dd.mm.yyyy hh:mm)', raw_opened_at),
+        event_time_problem(opened_at, 'opened_at', 'missing or not a date', raw_opened_at),
         problem(channel IS NULL OR channel NOT IN {channels}, 'channel', 'unknown channel', raw_channel, 'row_rejected'),
         problem(category IS NULL OR category NOT IN {complaint_categories}, 'category', 'unknown complaint category', raw_category, 'row_rejected'),
         problem(status IS NULL OR status NOT IN {complaint_statuses}, 'status', 'unknown status', raw_status, 'row_rejected'),
