@@ -111,7 +111,7 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
             columns.append(f"NULL::VARCHAR AS {column}")
         elif column in source.values:
             columns.append(_translated(column, source.values[column]))
-        elif column in styles and styles[column] != "iso":
+        elif styles.get(column) in SLASHED_STYLES:
             columns.append(_iso_moment(column, styles[column]))
         elif is_money_column(column) and decimal == "," and column not in source.reader_types:
             columns.append(_point_decimal(column))
@@ -197,14 +197,17 @@ def _quoted(header: str) -> str:
     return '"' + header.replace('"', '""') + '"'
 
 
+# ISO and dd.mm.yyyy are read by every staging model (the parse_moment and parse_day macros);
+# slashed dates mean different days in different files, so they are rewritten here, per file.
+SLASHED_STYLES = ("dd/mm/yyyy", "mm/dd/yyyy")
+
+
 def _iso_moment(column: str, style: str) -> str:
-    """A date in the file's writing as ISO text; a value that does not parse is kept as written,
-    so the staging model reports it with what was there."""
-    text = f"trim(CAST({column} AS VARCHAR))"
-    tries = ", ".join(
-        f"strftime(try_strptime({text}, '{fmt}'), '{'%Y-%m-%d %H:%M:%S' if '%H' in fmt else '%Y-%m-%d'}')"
-        for fmt in detect.DATE_STYLES[style])
-    return f"coalesce({tries}, CAST({column} AS VARCHAR)) AS {column}"
+    """A slashed date in the file's writing as ISO text; a value that does not parse is kept as
+    written, so the staging model reports it with what was there."""
+    formats = ", ".join(f"'{fmt}'" for fmt in detect.DATE_STYLES[style])
+    return (f"coalesce(CAST(try_strptime(trim(CAST({column} AS VARCHAR)), [{formats}]) AS VARCHAR), "
+            f"CAST({column} AS VARCHAR)) AS {column}")
 
 
 def _point_decimal(column: str) -> str:

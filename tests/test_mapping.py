@@ -16,7 +16,7 @@ from tests.rawfiles import write_raw
 ROOT = Path(__file__).resolve().parent.parent
 CRM_EXPORT = """Müşteri No;Ad Soyad;E-posta;Cep Telefonu;Şehir;Tercih Edilen Kanal;Kayıt Tarihi
 1000001;Ayşe Yılmaz;AYSE@example.com;0532 123 45 67;İstanbul;Telefon;2024-01-10
-1000002;Mehmet Demir;mehmet@example.com;0533 222 33 44;Ankara;E-posta;2024-02-11
+1000002;Mehmet Demir;mehmet@example.com;0533 222 33 44;Ankara;E-posta;11.02.2024
 1000003;Zeynep Kaya;zeynep@example.com;0534 333 44 55;İzmir; sosyal medya ;2024-03-12
 """
 CUSTOMERS_MAPPING = """
@@ -63,8 +63,9 @@ def test_a_new_export_loads_through_a_mapping_with_translated_values(tmp_path):
     assert find_mapping(raw) == raw / "mapping.toml"
     db, report = load_dir(raw, tmp_path)
     assert report.mapping == raw / "mapping.toml"
-    rows = db.frame("SELECT customer_id, full_name, email, phone, preferred_channel, consent_email, language "
+    rows = db.frame("SELECT customer_id, full_name, email, phone, preferred_channel, consent_email, signup_date "
                     "FROM customers ORDER BY customer_id").rows()
+    assert [str(r[6]) for r in rows] == ["2024-01-10", "2024-02-11", "2024-03-12"]  # ISO and dotted alike
     assert [r[4] for r in rows] == ["phone", "email", "social"]  # Turkish values, any case and spacing
     assert rows[0][2] == "ayse@example.com" and rows[0][3] == "+905321234567"  # normalised as always
     assert rows[0][5] is False  # a column the export does not have loads empty: no consent recorded

@@ -31,10 +31,14 @@ CREATE OR REPLACE TEMP MACRO parse_decimal_tr(x) AS
     CASE WHEN trim(x) LIKE '%,%' THEN TRY_CAST(replace(replace(trim(x), '.', ''), ',', '.') AS DECIMAL(14, 2))
          ELSE TRY_CAST(trim(x) AS DECIMAL(14, 2)) END;
 
--- Turkish Excel dates: 'dd.mm.yyyy HH:MM' (seconds optional), or ISO.
-CREATE OR REPLACE TEMP MACRO parse_timestamp_tr(x) AS
-    coalesce(try_strptime(trim(x), '%d.%m.%Y %H:%M'), try_strptime(trim(x), '%d.%m.%Y %H:%M:%S'),
-             TRY_CAST(trim(x) AS TIMESTAMP));
+-- Moments and days as every staging model reads them: ISO, or dotted Turkish 'dd.mm.yyyy HH:MM'
+-- (seconds and time optional). Slashed writings (dd/mm or mm/dd) are ambiguous, so the extract
+-- step rewrites them to ISO per file (etl/detect.py); they never reach these macros.
+CREATE OR REPLACE TEMP MACRO parse_moment(x) AS
+    coalesce(TRY_CAST(x AS TIMESTAMP),
+             try_strptime(trim(CAST(x AS VARCHAR)), ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y']));
+CREATE OR REPLACE TEMP MACRO parse_day(x) AS
+    coalesce(TRY_CAST(x AS DATE), CAST(parse_moment(x) AS DATE));
 
 -- A timestamp no real event can have: before the business existed, or after the load.
 CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS

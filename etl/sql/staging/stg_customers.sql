@@ -12,18 +12,18 @@ WITH typed AS (
         normalize_email(r.email) AS email,
         normalize_phone(r.phone) AS phone,
         nullif(trim(r.city), '') AS city,
-        TRY_CAST(r.birth_date AS DATE) AS birth_date,
-        TRY_CAST(r.signup_date AS DATE) AS signup_date,
+        parse_day(r.birth_date) AS birth_date,
+        parse_day(r.signup_date) AS signup_date,
         lower(trim(r.preferred_channel)) AS preferred_channel,
         lower(trim(r.language)) AS language,
         parse_bool(r.consent_email) AS consent_email,
-        TRY_CAST(r.consent_email_at AS DATE) AS consent_email_at,
+        parse_day(r.consent_email_at) AS consent_email_at,
         parse_bool(r.consent_sms) AS consent_sms,
-        TRY_CAST(r.consent_sms_at AS DATE) AS consent_sms_at,
+        parse_day(r.consent_sms_at) AS consent_sms_at,
         parse_bool(r.consent_phone) AS consent_phone,
-        TRY_CAST(r.consent_phone_at AS DATE) AS consent_phone_at,
+        parse_day(r.consent_phone_at) AS consent_phone_at,
         parse_bool(r.do_not_contact) AS do_not_contact,
-        TRY_CAST(r.do_not_contact_at AS DATE) AS do_not_contact_at
+        parse_day(r.do_not_contact_at) AS do_not_contact_at
     FROM {raw} r
 )
 SELECT

@@ -9,7 +9,7 @@ WITH typed AS (
         r.resolved_on_first_contact AS raw_resolved, r.csat AS raw_csat,
         TRY_CAST(r.interaction_id AS BIGINT) AS interaction_id,
         TRY_CAST(r.customer_id AS BIGINT) AS customer_id,
-        TRY_CAST(r.started_at AS TIMESTAMP) AS started_at,
+        parse_moment(r.started_at) AS started_at,
         clean_code(r.channel, {channel_list}) AS channel,
         clean_code(r.direction, ['inbound', 'outbound']) AS direction,
         nullif(trim(r.topic), '') AS topic,

@@ -8,7 +8,7 @@ WITH typed AS (
         r.net_amount_try AS raw_net_amount, r.sales_channel AS raw_sales_channel, r.status AS raw_status,
         TRY_CAST(r.order_id AS BIGINT) AS order_id,
         TRY_CAST(r.customer_id AS BIGINT) AS customer_id,
-        TRY_CAST(r.ordered_at AS TIMESTAMP) AS ordered_at,
+        parse_moment(r.ordered_at) AS ordered_at,
         TRY_CAST(r.product_id AS BIGINT) AS product_id,
         TRY_CAST(r.product_id AS BIGINT) IN (SELECT product_id FROM products) AS known_product,
         nullif(trim(CAST(r.category AS VARCHAR)), '') AS category,

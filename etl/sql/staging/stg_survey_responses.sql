@@ -7,7 +7,7 @@ WITH typed AS (
         r.responded_at AS raw_responded_at, r.nps_score AS raw_nps_score,
         TRY_CAST(r.survey_id AS BIGINT) AS survey_id,
         TRY_CAST(r.customer_id AS BIGINT) AS customer_id,
-        TRY_CAST(trim(r.responded_at) AS TIMESTAMP) AS responded_at,
+        parse_moment(trim(r.responded_at)) AS responded_at,
         lower(trim(r.touchpoint)) AS touchpoint,
         TRY_CAST(r.nps_score AS TINYINT) AS nps_score,
         nullif(trim(r.comment), '') AS comment
