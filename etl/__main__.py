@@ -2,7 +2,8 @@
 and publish it. Which file is which comes from a mapping (etl/mapping.py): FILE, else
 DIR/mapping.toml, else the seed's own (etl/mappings/seed.toml).
 
-Exit status: 0 published; 1 a file could not be loaded or too many rows were rejected (the
+Exit status: 0 published; 3 published, but some files failed (each is named with why on stderr;
+their tables keep the previous load); 1 nothing published (bad mapping, no customers at all; the
 previously published database keeps serving); 2 bad arguments.
 """
 from __future__ import annotations
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"etl: FAILED, nothing published: {error}", file=sys.stderr)
         return 1
     print(summary(report, time.perf_counter() - started))
-    return 0
+    for failure in report.failures:
+        print(f"etl: {failure}", file=sys.stderr)
+    return 3 if report.failures else 0
 
 
 def _progress(started: float):
@@ -59,6 +62,9 @@ def summary(report: RunReport, seconds: float) -> str:
         lines.append(f"{f.source.file:<26}{c.rows_read:>13,}{c.rows_loaded:>13,}"
                      f"{c.rows_duplicate:>12,}{c.rows_rejected:>10,}{c.values_cleared:>9,}"
                      f"{f.seconds:>9.1f}")
+    for f in report.files:
+        if f.failure:
+            lines.append(f"{f.source.file:<26} FAILED: {f.failure}")
     ok = all(f.counts.reconciles for f in report.files)
     lines.append(f"read = loaded + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
     lines.append(f"mapping: {report.mapping}")

@@ -266,6 +266,10 @@ def _check_columns(source: Source, found: list[str], path: Path) -> None:
     if missing:
         raise SourceError(
             f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(found)}")
+    unknown = [header for header in found if header not in source.columns]
+    if unknown and source.extra_columns == "fail":
+        raise SourceError(f"{path.name}: unknown column(s) {', '.join(unknown)}: the mapping does not name them "
+                          "(add them, or set extra_columns = \"ignore\")")
 
 
 def _select_list(source: Source, found: list[str]) -> str:

@@ -92,10 +92,12 @@ def _source(entry: dict, where: str) -> Source:
     for name, allowed in (("encoding", ENCODINGS), ("dates", tuple(DATE_STYLES)), ("decimal", (",", "."))):
         if entry.get(name, AUTO) not in (AUTO, *allowed):
             raise MappingError(f"{where}: `{name}` is {entry[name]!r}; \"auto\" or one of {', '.join(allowed)}")
+    if entry.get("extra_columns", "fail") not in ("fail", "ignore"):
+        raise MappingError(f"{where}: `extra_columns` is \"fail\" or \"ignore\"")
     values = {column: {str(raw).strip().lower(): str(meaning) for raw, meaning in table.items()}
               for column, table in entry.get("values", {}).items()}
     return Source(entity=entity, file=need("file", str), format=file_format, columns=dict(columns), key=key,
                   delimiter=entry.get("delimiter", AUTO), order_by=tuple(entry.get("order_by", ())),
                   optional_columns=frozenset(entry.get("optional", ())), reader_types=dict(types), values=values,
                   encoding=entry.get("encoding", AUTO), dates=entry.get("dates", AUTO),
-                  decimal=entry.get("decimal", AUTO))
+                  decimal=entry.get("decimal", AUTO), extra_columns=entry.get("extra_columns", "fail"))

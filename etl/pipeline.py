@@ -19,7 +19,7 @@ from etl.extract import SourceError
 from etl.mapping import MappingError, find_mapping, load_mapping
 from etl.marts import build_marts
 from etl.sources import Source
-from etl.transform import FileCounts, create_macros, stage_and_load
+from etl.transform import FileCounts, create_macros, empty_table, stage_and_load
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class FileReport:
     bytes: int
     checksum: str
     seconds: float
+    failure: str | None = None  # why the file was not loaded; its table kept the previous load
 
 
 @dataclass
@@ -49,6 +50,10 @@ class RunReport:
     mart_seconds: dict[str, float] = field(default_factory=dict)
     published: Path | None = None
     mapping: Path | None = None
+
+    @property
+    def failures(self) -> list[str]:
+        return [f.failure for f in self.files if f.failure]
 
 
 class LoadFailed(RuntimeError):
@@ -129,26 +134,61 @@ def _warn_about_failed_fits(con: duckdb.DuckDBPyConnection, run_id: str, progres
 
 def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
                digests: dict[str, Future], progress: Progress) -> FileReport:
+    """Load one file. A file that cannot be loaded (missing, empty, unreadable, a header without
+    its columns, too many rejected rows) fails alone: its table keeps the previous load, the
+    other files load, and the run reports it. Only customers are indispensable: without them
+    (and no earlier load of them) there is nothing to publish."""
     path = params.raw_dir / source.file
     started = time.perf_counter()
     progress(f"loading {source.file}")
+    counts, failure = FileCounts(), None
     try:
         counts = stage_and_load(con, source, path, run_id)
+        if not counts.reconciles:
+            raise LoadFailed(f"{source.file}: counts do not add up: {counts}")
+        if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
+            failure = (f"{source.file}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
+                       f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
+                       f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, source.file))
     except SourceError as error:
-        raise LoadFailed(str(error)) from error
+        failure = str(error)
     seconds = time.perf_counter() - started
-    if not counts.reconciles:
-        raise LoadFailed(f"{source.file}: counts do not add up: {counts}")
-    if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
-        raise LoadFailed(
-            f"{source.file}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
-            f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
-            f"{params.max_rejected_share:.0%} allowed; first reasons: "
-            + _top_reasons(con, source.file))
-    progress(f"{source.file}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
-             f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
-             f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
-    return FileReport(source, counts, path.stat().st_size, digests[source.file].result(), seconds)
+    if failure:
+        kept = _keep_previous(con, params, source)
+        if kept is None:
+            raise LoadFailed(f"{failure}; no earlier load of {source.entity} to keep, and the app needs them")
+        failure += "; " + kept
+        progress(f"FAILED {failure}")
+    else:
+        progress(f"{source.file}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
+                 f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
+                 f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
+    present = path.is_file()
+    return FileReport(source, counts, path.stat().st_size if present else 0,
+                      digests[source.file].result() if source.file in digests else "", seconds, failure)
+
+
+def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source) -> str | None:
+    """Put the entity's table of the published version back, or an empty one on a first load;
+    says which, for the report. None when customers cannot be had at all."""
+    previous = store.current_version(params.db_path)
+    kept = None
+    if previous is not None:
+        try:
+            con.execute("ATTACH ? AS kept_from (READ_ONLY)", [str(previous)])
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {source.entity} AS SELECT * FROM kept_from.{source.entity}")
+                kept = con.execute(f"SELECT count(*) FROM {source.entity}").fetchone()[0]
+            finally:
+                con.execute("DETACH kept_from")
+        except duckdb.Error:
+            kept = None
+    if kept is not None:
+        return f"kept {source.entity} from the previous load ({kept:,} rows)"
+    if source.entity == "customers":
+        return None
+    empty_table(con, source)
+    return f"{source.entity} is empty (no earlier load to keep)"
 
 
 def _top_reasons(con: duckdb.DuckDBPyConnection, file: str) -> str:
@@ -167,17 +207,17 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
             run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, source_file VARCHAR,
             entity VARCHAR, bytes BIGINT, checksum VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
             rows_duplicate BIGINT, rows_rejected BIGINT, values_cleared BIGINT, seconds DOUBLE,
-            read_notes VARCHAR)
+            read_notes VARCHAR, failure VARCHAR)
     """)
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
     _carry_history(con, params.db_path)
     finished = datetime.now().replace(microsecond=0)
     con.executemany(
-        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.checksum,
           f.counts.rows_read, f.counts.rows_loaded, f.counts.rows_duplicate,
-          f.counts.rows_rejected, f.counts.values_cleared, f.seconds, "; ".join(f.counts.notes) or None)
-         for f in report.files],
+          f.counts.rows_rejected, f.counts.values_cleared, f.seconds, "; ".join(f.counts.notes) or None,
+          f.failure) for f in report.files],
     )
     stages = {**report.stage_seconds, **{f"mart:{k}": v for k, v in report.mart_seconds.items()}}
     con.executemany("INSERT INTO etl_run_stages VALUES (?, ?, ?)",

@@ -67,6 +67,9 @@ class Source:
     encoding: str = AUTO             # utf-8 | cp1254
     dates: str = AUTO                # iso | dd.mm.yyyy | dd/mm/yyyy | mm/dd/yyyy, for every date column
     decimal: str = AUTO              # "," or "." in amounts
+    # A header column the mapping does not name fails the file ("fail": the export changed
+    # shape, a person should look), unless the mapping says the export has columns to ignore.
+    extra_columns: str = "fail"
 
 
 def _seed_sources() -> tuple[Source, ...]:

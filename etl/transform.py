@@ -15,7 +15,7 @@ import duckdb
 
 from crm360 import config, outreach_rules, segments, textnorm
 from etl.extract import Readable, header_lines, raw_relation, readable
-from etl.sources import Source
+from etl.sources import ENTITY_COLUMNS, Source
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -100,6 +100,13 @@ def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
     con.execute(QUARANTINE_DDL)
     with readable(con, source, path) as found:
         return _stage_and_load(con, found, run_id)
+
+
+def empty_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """The entity's core table with its columns and no rows (a first load whose file failed)."""
+    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in ENTITY_COLUMNS[source.entity])
+    model = render_sql(f"staging/stg_{source.entity}.sql", raw=f"(SELECT false AS _malformed, {columns} WHERE false)")
+    con.execute(f"CREATE OR REPLACE TABLE {source.entity} AS SELECT * EXCLUDE (_problems) FROM ({model})")
 
 
 def _stage_and_load(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:

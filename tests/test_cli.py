@@ -29,13 +29,25 @@ def test_seed_then_etl_prints_the_accounting_and_publishes(tmp_path):
     assert con.execute("SELECT count(*) FROM customers").fetchone()[0] > 290
 
 
-def test_etl_exits_non_zero_with_one_clear_line_when_a_file_is_broken(tmp_path):
+def test_etl_names_a_broken_file_with_one_clear_line_and_loads_the_rest(tmp_path):
     raw = write_raw(tmp_path / "raw", customers=[{"customer_id": 1000001}])
     (raw / "complaints.csv").write_bytes(b"")
     result = _run("-m", "etl", "--raw", str(raw), "--db", str(tmp_path / "crm.duckdb"))
-    assert result.returncode == 1
-    assert "etl: FAILED, nothing published: complaints.csv: file is empty" in result.stderr
+    assert result.returncode == 3
+    assert ("etl: complaints.csv: file is empty (not even a header); complaints is empty (no earlier load "
+            "to keep)") in result.stderr
+    assert "complaints.csv" in result.stdout and "FAILED" in result.stdout
     assert "Traceback" not in result.stderr
+    con = duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
+
+
+def test_etl_without_customers_publishes_nothing(tmp_path):
+    raw = write_raw(tmp_path / "raw", customers=[{"customer_id": 1000001}])
+    (raw / "customers.csv").write_bytes(b"")
+    result = _run("-m", "etl", "--raw", str(raw), "--db", str(tmp_path / "crm.duckdb"))
+    assert result.returncode == 1 and "etl: FAILED, nothing published: customers.csv: file is empty" in result.stderr
+    assert not (tmp_path / "crm.duckdb").exists()
 
 
 def test_etl_on_a_missing_directory_says_how_to_make_one(tmp_path):

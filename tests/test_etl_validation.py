@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from crm360.store import current_version
+from crm360.store import Database, current_version
 from etl.pipeline import LoadFailed, LoadParams, run_etl
 from tests.conftest import load_dir
 from tests.rawfiles import write_raw
@@ -142,30 +142,55 @@ def test_broken_json_line_is_a_quarantined_row(tmp_path):
 
 @pytest.mark.parametrize("breakage, message", [
     (lambda raw: (raw / "customers.csv").write_bytes(b""), "customers.csv: file is empty"),
-    (lambda raw: (raw / "interactions.csv").unlink(), "interactions.csv: file not found"),
     (lambda raw: (raw / "customers.csv").write_text("customer_id,email\n1,a@b.co\n"),
      "customers.csv: missing column(s) full_name"),
-    (lambda raw: (raw / "purchases.parquet").write_bytes(b"\x00\x01not parquet" * 100),
-     "purchases.parquet: cannot be read as parquet"),
 ])
-def test_a_file_that_cannot_be_loaded_fails_the_run_with_a_clear_message(tmp_path, breakage, message):
+def test_without_customers_nothing_is_published(tmp_path, breakage, message):
     raw = write_raw(tmp_path / "raw", customers=CUSTOMERS)
     breakage(raw)
-    with pytest.raises(LoadFailed, match=re.escape(message)):
+    with pytest.raises(LoadFailed, match=re.escape(message) + ".*no earlier load of customers"):
         run_etl(LoadParams(raw_dir=raw, db_path=tmp_path / "db" / "crm.duckdb"))
     assert current_version(tmp_path / "db" / "crm.duckdb") is None
 
 
-def test_too_many_rejected_rows_fail_the_run_and_keep_the_published_database(tmp_path):
-    good = write_raw(tmp_path / "good", customers=CUSTOMERS)
+@pytest.mark.parametrize("breakage, message", [
+    (lambda raw: (raw / "interactions.csv").unlink(), "interactions.csv: file not found"),
+    (lambda raw: (raw / "interactions.csv").write_bytes(b""), "interactions.csv: file is empty"),
+    (lambda raw: (raw / "purchases.parquet").write_bytes(b"\x00\x01not parquet" * 100),
+     "purchases.parquet: cannot be read as parquet"),
+    (lambda raw: (raw / "interactions.csv").write_bytes(bytes(range(256)) * 50), "interactions.csv: "),
+    (lambda raw: (raw / "agents.csv").write_text("agent_id,full_name,team,shoe_size\nA1,Ece,Çağrı,38\n"),
+     "agents.csv: unknown column(s) shoe_size"),
+])
+def test_a_file_that_cannot_be_loaded_fails_alone_and_keeps_its_previous_load(tmp_path, breakage, message):
+    db_path = tmp_path / "db" / "crm.duckdb"
+    good = write_raw(tmp_path / "good", customers=CUSTOMERS, interactions=[
+        {"interaction_id": 1, "customer_id": 1000001}], purchases=[{"order_id": 1, "customer_id": 1000001}])
+    run_etl(LoadParams(raw_dir=good, db_path=db_path))
+    bad = write_raw(tmp_path / "bad", customers=[*CUSTOMERS, {"customer_id": 1000009}], interactions=[
+        {"interaction_id": 1, "customer_id": 1000001}], purchases=[{"order_id": 1, "customer_id": 1000001}])
+    breakage(bad)
+    report = run_etl(LoadParams(raw_dir=bad, db_path=db_path))
+    assert len(report.failures) == 1 and report.failures[0].startswith(message), report.failures
+    db = Database(db_path)
+    assert db.row("SELECT count(*) FROM customers")[0] == len(CUSTOMERS) + 1  # the other files loaded
+    failed = next(f for f in report.files if f.failure)
+    assert f"kept {failed.source.entity} from the previous load" in failed.failure
+    assert db.row(f"SELECT count(*) FROM {failed.source.entity}")[0] >= 1
+    assert db.row("SELECT failure FROM etl_runs WHERE run_id = ? AND failure IS NOT NULL",
+                  [report.run_id])[0] == report.failures[0]
+
+
+def test_too_many_rejected_rows_fail_the_file_and_keep_its_previous_load(tmp_path):
+    good = write_raw(tmp_path / "good", customers=CUSTOMERS, interactions=[
+        {"interaction_id": 1, "customer_id": 1000001}])
     db_path = tmp_path / "db" / "crm.duckdb"
     run_etl(LoadParams(raw_dir=good, db_path=db_path))
-    before = current_version(db_path)
     bad = write_raw(tmp_path / "bad", customers=CUSTOMERS, interactions=[
         {"interaction_id": i, "customer_id": 4242} for i in range(10)])
-    with pytest.raises(LoadFailed, match=r"interactions.csv: 10 of 10 rows rejected .* unknown customer"):
-        run_etl(LoadParams(raw_dir=bad, db_path=db_path))
-    assert current_version(db_path) == before
+    report = run_etl(LoadParams(raw_dir=bad, db_path=db_path))
+    assert re.match(r"interactions.csv: 10 of 10 rows rejected .* unknown customer", report.failures[0])
+    assert Database(db_path).row("SELECT list(interaction_id) FROM interactions")[0] == [1]
     assert not list(db_path.parent.glob("*.building*"))
 
 

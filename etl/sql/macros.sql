@@ -34,9 +34,15 @@ CREATE OR REPLACE TEMP MACRO parse_decimal_tr(x) AS
 -- Moments and days as every staging model reads them: ISO, or dotted Turkish 'dd.mm.yyyy HH:MM'
 -- (seconds and time optional). Slashed writings (dd/mm or mm/dd) are ambiguous, so the extract
 -- step rewrites them to ISO per file (etl/detect.py); they never reach these macros.
+-- Typed input is only cast; ISO text has a '-', dotted text none (a cheap test that spares
+-- each value the formats it is not written in).
 CREATE OR REPLACE TEMP MACRO parse_moment(x) AS
-    coalesce(TRY_CAST(x AS TIMESTAMP),
-             try_strptime(trim(CAST(x AS VARCHAR)), ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y']));
+    CASE WHEN typeof(x) <> 'VARCHAR' THEN TRY_CAST(x AS TIMESTAMP)
+         WHEN strpos(CAST(x AS VARCHAR), '-') > 0 THEN TRY_CAST(trim(CAST(x AS VARCHAR)) AS TIMESTAMP)
+         ELSE coalesce(try_strptime(trim(CAST(x AS VARCHAR)), '%d.%m.%Y %H:%M'),
+                       try_strptime(trim(CAST(x AS VARCHAR)), '%d.%m.%Y %H:%M:%S'),
+                       try_strptime(trim(CAST(x AS VARCHAR)), '%d.%m.%Y'),
+                       TRY_CAST(trim(CAST(x AS VARCHAR)) AS TIMESTAMP)) END;
 CREATE OR REPLACE TEMP MACRO parse_day(x) AS
     coalesce(TRY_CAST(x AS DATE), CAST(parse_moment(x) AS DATE));
 
