@@ -95,4 +95,8 @@ GLOSSARY: dict[str, str] = {
     "segment_movement": "Each customer's RFM segment on the last month end before the period and on the last "
                         "month end (or the newest day in the data) by its end, with the rules of today's "
                         "segments. 'Prospects': signed up, no completed order by that day.",
+    "read_notes": "What the load detected or converted to read the file: its encoding, delimiter, how it "
+                  "writes dates (and whether that was ambiguous) and decimals.",
+    "file_failure": "Why the file was not loaded this run. Its table keeps the previous load (or is empty "
+                    "on a first load); the other files loaded.",
 }

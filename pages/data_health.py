@@ -17,9 +17,13 @@ st.dataframe(runs, hide_index=True, width="stretch")
 
 st.subheader("Files in the serving run", anchor=False)
 files = health.run_files(db, info["run_id"])
+for failed in files.filter(files["failure"].is_not_null()).iter_rows(named=True):
+    st.error(f"Not loaded: {failed['failure']}", icon=":material/error:")
 st.dataframe(files, hide_index=True, width="stretch", column_config={
-    name: st.column_config.NumberColumn(name.replace("_", " "), help=GLOSSARY[name], format="%d")
-    for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_rejected", "values_cleared")
+    **{name: st.column_config.NumberColumn(name.replace("_", " "), help=GLOSSARY[name], format="%d")
+       for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_rejected", "values_cleared")},
+    "read_notes": st.column_config.TextColumn("read as", help=GLOSSARY["read_notes"]),
+    "failure": st.column_config.TextColumn("failure", help=GLOSSARY["file_failure"]),
 })
 if files["reconciles"].all():
     st.success("Every file reconciles: rows read = loaded + duplicates + rejected.")

@@ -143,6 +143,20 @@ def test_a_trends_view_with_no_activity_says_so(app):
 def test_data_health_shows_runs_and_reconciliation(app):
     _open(app, "pages/data_health.py")
     assert any("reconciles" in s.value for s in app.success)
+    assert not app.error  # the seeded company's files all load
+
+
+def test_data_health_names_a_file_that_failed_and_what_was_kept(tmp_path, monkeypatch):
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    raw = write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}])
+    (raw / "complaints.csv").write_bytes(b"")
+    _, report = load_dir(raw, tmp_path)
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
+    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data_health.py")
+    assert any("Not loaded: complaints.csv: file is empty" in e.value and "no earlier load" in e.value
+               for e in app.error), [e.value for e in app.error]
 
 
 def test_segment_page_shows_every_segment_with_size_value_and_flow(app, small_db):

@@ -34,7 +34,7 @@ def run_files(db: Database, run_id: str) -> pl.DataFrame:
             """SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_rejected,
                       values_cleared,
                       rows_read = rows_loaded + rows_duplicate + rows_rejected AS reconciles,
-                      round(seconds, 2) AS seconds, bytes, checksum
+                      round(seconds, 2) AS seconds, bytes, checksum, read_notes, failure
                FROM etl_runs WHERE run_id = ? ORDER BY source_file""", [run_id])
 
 
