@@ -71,6 +71,7 @@ def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> Ru
         building = final.with_name(final.stem + ".building" + final.suffix)
         try:
             report = _build(params, building, progress)
+            progress(f"publishing {final.name}")
             os.replace(building, final)
             store.publish(params.db_path, final, keep=config.DB_VERSIONS_KEPT)
             report.published = final

@@ -152,7 +152,7 @@ def test_data_health_names_a_file_that_failed_and_what_was_kept(tmp_path, monkey
 
     raw = write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}])
     (raw / "complaints.csv").write_bytes(b"")
-    _, report = load_dir(raw, tmp_path)
+    load_dir(raw, tmp_path)
     monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
     app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data_health.py")
     assert any("Not loaded: complaints.csv: file is empty" in e.value and "no earlier load" in e.value

@@ -45,8 +45,12 @@ def _weeks(days: pl.Series | np.ndarray) -> np.ndarray:
 def distinct_histories(histories: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The distinct (x, t_x, T) purchase histories and (x, m) spends, each with its customer
     count `len`: what the models are fitted on (here, and by the bench's baseline)."""
-    triples = histories.group_by("repeat_days", "recency_days", "age_days").len()
-    spends = histories.filter(pl.col("repeat_days") > 0).group_by("repeat_days", "repeat_value").len()
+    # Sorted: group_by's row order varies from run to run, and with it the order of the
+    # likelihood's floating-point sums, the optimiser's path and the last digits of the fit.
+    triples = histories.group_by("repeat_days", "recency_days", "age_days").len().sort(
+        "repeat_days", "recency_days", "age_days")
+    spends = (histories.filter(pl.col("repeat_days") > 0).group_by("repeat_days", "repeat_value").len()
+              .sort("repeat_days", "repeat_value"))
     return triples, spends
 
 
