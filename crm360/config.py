@@ -115,3 +115,13 @@ COMPLAINT_SEVERITIES = ("low", "medium", "high", "critical")
 COMPLAINT_STATUSES = ("open", "in_progress", "resolved")
 LANGUAGES = ("tr", "en", "de", "ar", "ru")
 SURVEY_TOUCHPOINTS = ("purchase", "delivery", "support_call", "complaint_resolution", "store_visit")
+
+# Every table the pages read. A database published by an earlier release may lack the newest
+# ones until the next load; the app then says so instead of failing on a page.
+SERVED_TABLES = (
+    "dataset_info", "customers", "interactions", "purchases", "complaints", "survey_responses", "products",
+    "product_issues", "agents", "customer_summary", "customer_segments", "customer_value", "model_fits",
+    "model_backtest_weekly", "model_backtest_by_frequency", "segment_history", "outreach_candidates",
+    "outreach_rules", "kpi_daily", "trend_orders", "trend_contacts", "trend_agents", "trend_complaints",
+    "trend_surveys", "provinces", "customer_name_tokens", "customer_name_words", "etl_runs", "etl_run_stages",
+    "quarantine", "rfm_segment_map")

@@ -52,11 +52,20 @@ def database() -> Database:
     db = _database(str(config.db_path()))
     try:
         db.row("SELECT 1 FROM dataset_info")
+        missing = db.memo("missing_tables", _missing_tables)
     except NoDatabase:
         _no_database(f"No database at `{config.db_path()}` yet.")
     except Exception as error:  # an empty or foreign DuckDB file
         _no_database(f"`{config.db_path()}` is not a loaded CRM database ({type(error).__name__}).")
+    if missing:
+        needs_newer_load("missing: " + ", ".join(missing))
+        st.stop()
     return db
+
+
+def _missing_tables(snap) -> list[str]:
+    present = {row[0] for row in snap.cursor.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return sorted(set(config.SERVED_TABLES) - present)
 
 
 def _no_database(reason: str) -> None:
@@ -70,6 +79,12 @@ def _no_database(reason: str) -> None:
         "Set `CRM_DB` to read a database elsewhere."
     )
     st.stop()
+
+
+def needs_newer_load(detail: str) -> None:
+    st.warning("This page needs tables the served database does not have yet: it was loaded by an earlier "
+               "release. Run the load again to build them (`make data`, or `python -m etl --raw DIR`); the "
+               f"other pages keep working meanwhile. ({detail})", icon=":material/update:")
 
 
 def now_caption(db: Database) -> datetime:

@@ -146,6 +146,40 @@ def test_data_health_shows_runs_and_reconciliation(app):
     assert not app.error  # the seeded company's files all load
 
 
+def test_data_health_opens_on_a_database_loaded_by_an_earlier_release(tmp_path, monkeypatch):
+    import duckdb
+
+    from crm360.store import current_version
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    load_dir(write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}]), tmp_path)
+    with duckdb.connect(str(current_version(tmp_path / "db" / "crm.duckdb"))) as con:
+        con.execute("ALTER TABLE etl_runs DROP COLUMN read_notes")
+        con.execute("ALTER TABLE etl_runs DROP COLUMN failure")
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
+    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data_health.py")
+    assert any("reconciles" in s.value for s in app.success)
+
+
+def test_a_page_whose_tables_an_older_load_lacks_says_to_load_again(tmp_path, monkeypatch):
+    import duckdb
+
+    from crm360.store import current_version
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    load_dir(write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}],
+                       purchases=[{"order_id": 1, "customer_id": 1_000_001}]), tmp_path)
+    with duckdb.connect(str(current_version(tmp_path / "db" / "crm.duckdb"))) as con:
+        con.execute("DROP TABLE trend_orders")
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/trends.py").run()
+    assert not app.exception and any("loaded by an earlier release" in w.value for w in app.warning)
+
+
 def test_data_health_names_a_file_that_failed_and_what_was_kept(tmp_path, monkeypatch):
     from tests.conftest import load_dir
     from tests.rawfiles import write_raw

@@ -29,13 +29,22 @@ def recent_runs(db: Database, limit: int = 20) -> pl.DataFrame:
            ORDER BY started_at DESC LIMIT ?""", [limit])
 
 
+# Columns later releases added to etl_runs: a database loaded by an earlier release lacks them
+# until the next load, and the page must still open.
+_LATER_RUN_COLUMNS = ("read_notes", "failure")
+
+
 def run_files(db: Database, run_id: str) -> pl.DataFrame:
-    return db.frame(
-            """SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_rejected,
-                      values_cleared,
-                      rows_read = rows_loaded + rows_duplicate + rows_rejected AS reconciles,
-                      round(seconds, 2) AS seconds, bytes, checksum, read_notes, failure
-               FROM etl_runs WHERE run_id = ? ORDER BY source_file""", [run_id])
+    with db.snapshot() as snap:
+        present = {row[0] for row in snap.cursor.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'etl_runs'").fetchall()}
+        later = ", ".join(name if name in present else f"NULL::VARCHAR AS {name}" for name in _LATER_RUN_COLUMNS)
+        return snap.frame(
+            f"""SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_rejected,
+                       values_cleared,
+                       rows_read = rows_loaded + rows_duplicate + rows_rejected AS reconciles,
+                       round(seconds, 2) AS seconds, bytes, checksum, {later}
+                FROM etl_runs WHERE run_id = ? ORDER BY source_file""", [run_id])
 
 
 def quarantine_summary(db: Database) -> pl.DataFrame:
