@@ -19,6 +19,7 @@ DATE_STYLES: dict[str, tuple[str, ...]] = {
     "dd.mm.yyyy": ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"),
     "dd/mm/yyyy": ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
     "mm/dd/yyyy": ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"),
+    "yyyymmdd": ("%Y%m%d",),  # pinned in a mapping only: eight digits could be anything
 }
 
 

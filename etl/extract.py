@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from etl import detect
-from etl.sources import AUTO, ENTITY_COLUMNS, Source, is_date_column, is_money_column
+from etl.sources import AUTO, ENTITY_COLUMNS, STAGING_TYPES, Source, is_date_column, is_money_column
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a 10 MB note still reads, so it can be judged and reported
 
@@ -49,7 +49,7 @@ def readable(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> Iter
         found = Readable(path, source, source.format)
         if source.format == "xlsx":
             found = _excel_as_parquet(found, scratch)
-        elif source.format in ("csv", "jsonl") and path.stat().st_size:
+        elif source.format in ("csv", "jsonl", "text") and path.stat().st_size:
             found = _as_utf8(found, scratch)
             if source.format == "csv" and source.delimiter == AUTO:
                 found.source = replace(found.source, delimiter=detect.delimiter_of(_first_line(found.path)))
@@ -107,12 +107,19 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
     mapped = set(source.columns.values())
     columns = []
     for column in ENTITY_COLUMNS[source.entity]:
-        if column not in mapped:
-            columns.append(f"NULL::VARCHAR AS {column}")
+        if column == source.line_number_as:
+            columns.append(f"CAST(row_number() OVER () AS VARCHAR) AS {column}")
+        elif column not in mapped:
+            default = source.defaults.get(column)
+            columns.append(f"NULL::VARCHAR AS {column}" if default is None
+                           else "'" + default.replace("'", "''") + f"' AS {column}")
         elif column in source.values:
             columns.append(_translated(column, source.values[column]))
         elif styles.get(column) in SLASHED_STYLES:
             columns.append(_iso_moment(column, styles[column]))
+        elif column in STAGING_TYPES.get(source.entity, {}) and column not in source.reader_types:
+            columns.append(f"TRY_CAST(trim(CAST({column} AS VARCHAR)) AS {STAGING_TYPES[source.entity][column]}) "
+                           f"AS {column}")
         elif is_money_column(column) and decimal == "," and column not in source.reader_types:
             columns.append(_point_decimal(column))
         else:
@@ -186,6 +193,12 @@ def _plain(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
                 f"max_line_size = {MAX_LINE_BYTES}))")
     if found.read_as == "parquet":
         return f"(SELECT * FROM {_file_relation(con, source, found.path, 'parquet')})"
+    if found.read_as == "text":
+        fields = ", ".join(f"string_split_regex(trim(line), '\\s+')[{int(p)}] AS {c}"
+                           for p, c in source.columns.items())
+        return (f"(SELECT {fields} FROM read_csv({_literal(found.path)}, columns = {{'line': 'VARCHAR'}}, "
+                f"header = false, delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES}, "
+                "ignore_errors = true))")
     paths = ", ".join(f"'$.{header}'" for header in source.columns)
     fields = ", ".join(f"v[{i}] AS {c}" for i, c in enumerate(source.columns.values(), start=1))
     return (f"(SELECT {fields} FROM (SELECT json_extract_string(line, [{paths}]) AS v FROM read_csv("
@@ -198,8 +211,9 @@ def _quoted(header: str) -> str:
 
 
 # ISO and dd.mm.yyyy are read by every staging model (the parse_moment and parse_day macros);
-# slashed dates mean different days in different files, so they are rewritten here, per file.
-SLASHED_STYLES = ("dd/mm/yyyy", "mm/dd/yyyy")
+# slashed dates mean different days in different files, and bare yyyymmdd digits could be
+# anything, so those are rewritten here, per file, as the mapping or the detection says.
+SLASHED_STYLES = ("dd/mm/yyyy", "mm/dd/yyyy", "yyyymmdd")
 
 
 def _iso_moment(column: str, style: str) -> str:
@@ -233,7 +247,8 @@ def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, r
             raise SourceError(f"{path.name}: file is empty (not even a header)")
         columns = ", ".join(f"NULL::VARCHAR AS {column}" for column in source.columns.values())
         return f"(SELECT false AS _malformed, {columns} WHERE false)"
-    builders = {"csv": _csv_relation, "parquet": _parquet_relation, "jsonl": _jsonl_relation}
+    builders = {"csv": _csv_relation, "parquet": _parquet_relation, "jsonl": _jsonl_relation,
+                "text": _text_relation}
     try:
         return builders[read_as](con, source, path)
     except duckdb.Error as error:
@@ -330,6 +345,20 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
         f"  FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
         f"       delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
         f"       buffer_size = {4 * MAX_LINE_BYTES}, {_reader_rejects(con, source)}))))"
+    )
+
+
+def _text_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
+    """A headerless text file whose fields are separated by runs of spaces (an old order log):
+    each line split, fields taken by position; a line with too few fields is a malformed row."""
+    needed = max(int(position) for position in source.columns)
+    fields = ", ".join(f"_fields[{int(position)}] AS {column}" for position, column in source.columns.items())
+    return (
+        f"(SELECT len(_fields) < {needed} AS _malformed, {fields} FROM ("
+        f" SELECT string_split_regex(trim(line), '\\s+') AS _fields"
+        f" FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
+        f"      delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
+        f"      buffer_size = {4 * MAX_LINE_BYTES}, {_reader_rejects(con, source)})))"
     )
 
 

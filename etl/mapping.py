@@ -8,8 +8,11 @@ there is one, `--mapping FILE` when given, and the seed mapping otherwise.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from crm360 import config
 from etl.detect import DATE_STYLES, ENCODINGS
 from etl.sources import AUTO, ENTITY_COLUMNS, ENTITY_ORDER, FORMATS, Source
 
@@ -20,6 +23,40 @@ READER_TYPES = {"BIGINT", "INTEGER", "DOUBLE", "TIMESTAMP", "DATE", "VARCHAR"}
 
 class MappingError(ValueError):
     """A mapping that cannot be used, with where and why, for the person who wrote it."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    sources: tuple[Source, ...]
+    # When the exports have no customer file (a bare order log), customers are made from the
+    # customer numbers of this entity's file, each signed up on their first event.
+    customers_from: str | None = None
+    # An event before this is taken for a typo (1926 for 2026) and rejected; a data set from the
+    # 1990s says so.
+    earliest_event: str = config.EARLIEST_EVENT_DATE
+
+
+def read_mapping(path: Path) -> Mapping:
+    """The whole mapping: its sources and the settings that concern more than one of them."""
+    sources = load_mapping(path)
+    document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    customers_from = document.get("customers_from")
+    entities = {s.entity for s in sources}
+    if customers_from is not None:
+        if "customers" in entities:
+            raise MappingError(f"{path}: customers come from a file, so `customers_from` must go")
+        if customers_from not in entities or "customer_id" not in ENTITY_COLUMNS[customers_from]:
+            raise MappingError(f"{path}: `customers_from` names {customers_from!r}, which is not a source "
+                               "with customer numbers here")
+    elif "customers" not in entities:
+        raise MappingError(f"{path}: no customers source; add one, or set customers_from = \"purchases\" "
+                           "(or another source with customer numbers)")
+    earliest = str(document.get("earliest_event", config.EARLIEST_EVENT_DATE))
+    try:
+        date.fromisoformat(earliest)
+    except ValueError as error:
+        raise MappingError(f"{path}: `earliest_event` {earliest!r} is not a date (YYYY-MM-DD)") from error
+    return Mapping(sources, customers_from, earliest)
 
 
 def find_mapping(raw_dir: Path, explicit: Path | None = None) -> Path:
@@ -75,6 +112,13 @@ def _source(entry: dict, where: str) -> Source:
     if len(mapped) != len(set(mapped)):
         raise MappingError(f"{where}: two export columns map to the same column")
     key = tuple(need("key", list))
+    unknown_defaults = sorted(set(entry.get("defaults", {})) - canonical)
+    if unknown_defaults:
+        raise MappingError(f"{where}: `defaults` names {', '.join(unknown_defaults)}, not columns of {entity}")
+    line_column = entry.get("line_number_as")
+    if line_column is not None and line_column not in canonical:
+        raise MappingError(f"{where}: `line_number_as` names {line_column!r}, not a column of {entity}")
+    mapped = [*mapped, *([line_column] if line_column else [])]
     for name, listed in (("key", key), ("order_by", tuple(entry.get("order_by", ()))),
                          ("optional", tuple(entry.get("optional", ()))),
                          ("reader_types", tuple(entry.get("reader_types", {}))),
@@ -82,6 +126,8 @@ def _source(entry: dict, where: str) -> Source:
         missing = [column for column in listed if column not in mapped]
         if missing:
             raise MappingError(f"{where}: `{name}` names {', '.join(missing)}, which no export column maps to")
+    if file_format == "text" and not all(str(header).isdigit() for header in columns):
+        raise MappingError(f"{where}: a text file has no header: name its fields by position (\"1\" = ...)")
     types = entry.get("reader_types", {})
     if file_format != "csv" and types:
         raise MappingError(f"{where}: reader_types only apply to CSV files")
@@ -100,4 +146,5 @@ def _source(entry: dict, where: str) -> Source:
                   delimiter=entry.get("delimiter", AUTO), order_by=tuple(entry.get("order_by", ())),
                   optional_columns=frozenset(entry.get("optional", ())), reader_types=dict(types), values=values,
                   encoding=entry.get("encoding", AUTO), dates=entry.get("dates", AUTO),
-                  decimal=entry.get("decimal", AUTO), extra_columns=entry.get("extra_columns", "fail"))
+                  decimal=entry.get("decimal", AUTO), extra_columns=entry.get("extra_columns", "fail"),
+                  line_number_as=line_column, defaults={str(k): str(v) for k, v in entry.get("defaults", {}).items()})

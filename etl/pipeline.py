@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,11 +15,11 @@ import blake3
 import duckdb
 
 from crm360 import config, store
-from etl.extract import SourceError
-from etl.mapping import MappingError, find_mapping, load_mapping
+from etl.extract import SourceError, readable
+from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
-from etl.sources import Source
-from etl.transform import FileCounts, create_macros, empty_table, stage_and_load
+from etl.sources import ENTITY_ORDER, Source
+from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,10 @@ def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> Ru
                 leftover.unlink(missing_ok=True)
 
 
-def _sources(params: LoadParams) -> tuple[Path, tuple[Source, ...]]:
-    mapping = find_mapping(params.raw_dir, params.mapping)
+def _mapping(params: LoadParams) -> tuple[Path, Mapping]:
+    path = find_mapping(params.raw_dir, params.mapping)
     try:
-        return mapping, load_mapping(mapping)
+        return path, read_mapping(path)
     except MappingError as error:
         raise LoadFailed(str(error)) from error
 
@@ -93,7 +93,8 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     started_at = datetime.now()
     load_time = started_at.replace(microsecond=0)
     report = RunReport(run_id=started_at.strftime("%Y%m%dT%H%M%S.%f"))
-    report.mapping, sources = _sources(params)
+    report.mapping, mapping = _mapping(params)
+    sources = mapping.sources
     progress(f"mapping: {report.mapping}")
     con = duckdb.connect(str(building))
     try:
@@ -103,14 +104,22 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         con.execute(f"SET temp_directory = '{building.parent / '.duckdb_tmp'}'")
         con.execute("SET VARIABLE load_time = ?::TIMESTAMP", [load_time])
         con.execute("SET VARIABLE run_id = ?", [report.run_id])
+        con.execute("SET VARIABLE earliest_event = ?::TIMESTAMP", [mapping.earliest_event])
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
             digests = {s.file: hasher.submit(_checksum, params.raw_dir / s.file) for s in sources
                        if (params.raw_dir / s.file).is_file()}
             load_started = time.perf_counter()
-            for source in sources:
-                report.files.append(_load_file(con, params, source, report.run_id, digests,
-                                               progress))
+            by_entity = {source.entity: source for source in sources}
+            for entity in ENTITY_ORDER:
+                if entity in by_entity:
+                    report.files.append(_load_file(con, params, by_entity[entity], report.run_id, digests,
+                                                   progress))
+                elif entity == "customers" and mapping.customers_from:
+                    report.files.append(_derive_customers(con, params, by_entity[mapping.customers_from], progress))
+                else:
+                    progress(f"no export for {entity}: its table is empty")
+                    empty_table(con, entity)
             report.stage_seconds["load"] = time.perf_counter() - load_started
         started = time.perf_counter()
         progress("building marts")
@@ -169,6 +178,20 @@ def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sourc
                       digests[source.file].result() if source.file in digests else "", seconds, failure)
 
 
+def _derive_customers(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,
+                      progress: Progress) -> FileReport:
+    started = time.perf_counter()
+    path = params.raw_dir / source.file
+    try:
+        with readable(con, source, path) as found:
+            customers = customers_from_facts(con, found)
+    except SourceError as error:
+        raise LoadFailed(f"{error}; customers are made from this file, and the app needs them") from error
+    progress(f"customers made from the customer numbers in {source.file}: {customers:,}")
+    derived = replace(source, entity="customers", file=f"customers from {source.file}")
+    return FileReport(derived, FileCounts(customers, customers, 0, 0, 0), 0, "", time.perf_counter() - started)
+
+
 def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source) -> str | None:
     """Put the entity's table of the published version back, or an empty one on a first load;
     says which, for the report. None when customers cannot be had at all."""
@@ -188,7 +211,7 @@ def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: S
         return f"kept {source.entity} from the previous load ({kept:,} rows)"
     if source.entity == "customers":
         return None
-    empty_table(con, source)
+    empty_table(con, source.entity)
     return f"{source.entity} is empty (no earlier load to keep)"
 
 

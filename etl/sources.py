@@ -25,9 +25,17 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
                    "refund_amount_try", "description"),
     "survey_responses": ("survey_id", "customer_id", "responded_at", "touchpoint", "nps_score", "comment"),
 }
+# Columns the staging models read typed (the seed's CSV reader types them, for speed); from a
+# file that does not, the extract step casts them, so every model sees the types it expects.
+STAGING_TYPES: dict[str, dict[str, str]] = {
+    "customers": {"customer_id": "BIGINT"},
+    "interactions": {"interaction_id": "BIGINT", "customer_id": "BIGINT", "started_at": "TIMESTAMP",
+                     "duration_seconds": "INTEGER", "csat": "INTEGER"},
+    "complaints": {"complaint_id": "BIGINT", "customer_id": "BIGINT"},
+}
 # Loaded in this order: facts are checked against the reference tables loaded before them.
 ENTITY_ORDER = tuple(ENTITY_COLUMNS)
-FORMATS = ("csv", "parquet", "jsonl", "xlsx")
+FORMATS = ("csv", "parquet", "jsonl", "xlsx", "text")  # text: fields split by runs of spaces, no header
 AUTO = "auto"
 
 
@@ -45,7 +53,7 @@ def is_money_column(column: str) -> bool:
 class Source:
     entity: str                      # core table this source feeds
     file: str                        # file name in the raw directory
-    format: str                      # csv | parquet | jsonl | xlsx
+    format: str                      # csv | parquet | jsonl | xlsx | text
     columns: dict[str, str]          # export header -> canonical column
     key: tuple[str, ...]             # natural key: rows sharing it are duplicates
     delimiter: str = ","             # or "auto": detected from the header line
@@ -70,6 +78,11 @@ class Source:
     # A header column the mapping does not name fails the file ("fail": the export changed
     # shape, a person should look), unless the mapping says the export has columns to ignore.
     extra_columns: str = "fail"
+    # A column with no counterpart in the export, numbered by the row's line in the file (an
+    # order log without order numbers: the line is the order).
+    line_number_as: str | None = None
+    # Values for columns the export lacks ({"status": "completed"} for a log of sales only).
+    defaults: dict[str, str] = field(default_factory=dict)
 
 
 def _seed_sources() -> tuple[Source, ...]:

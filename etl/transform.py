@@ -15,7 +15,7 @@ import duckdb
 
 from crm360 import config, outreach_rules, segments, textnorm
 from etl.extract import Readable, header_lines, raw_relation, readable
-from etl.sources import ENTITY_COLUMNS, Source
+from etl.sources import ENTITY_COLUMNS, STAGING_TYPES, Source
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -48,7 +48,6 @@ TEMPLATE_VALUES = {
     "severities": _sql_list(config.COMPLAINT_SEVERITIES),
     "max_text": str(config.MAX_TEXT_LENGTH),
     "raw_chars": str(config.QUARANTINE_RAW_CHARS),
-    "earliest": config.EARLIEST_EVENT_DATE,
     "fold_text": textnorm.fold_text_sql("x"),
     "normalize_phone": textnorm.normalize_phone_sql("x"),
     "email_pattern": textnorm.EMAIL_PATTERN_SQL,
@@ -102,11 +101,32 @@ def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
         return _stage_and_load(con, found, run_id)
 
 
-def empty_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """The entity's core table with its columns and no rows (a first load whose file failed)."""
-    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in ENTITY_COLUMNS[source.entity])
-    model = render_sql(f"staging/stg_{source.entity}.sql", raw=f"(SELECT false AS _malformed, {columns} WHERE false)")
-    con.execute(f"CREATE OR REPLACE TABLE {source.entity} AS SELECT * EXCLUDE (_problems) FROM ({model})")
+def empty_table(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+    """The entity's core table with its columns and no rows (a first load whose file failed, or
+    an entity the exports do not have)."""
+    types = STAGING_TYPES.get(entity, {})
+    columns = ", ".join(f"NULL::{types.get(c, 'VARCHAR')} AS {c}" for c in ENTITY_COLUMNS[entity])
+    model = render_sql(f"staging/stg_{entity}.sql", raw=f"(SELECT false AS _malformed, {columns} WHERE false)")
+    con.execute(f"CREATE OR REPLACE TABLE {entity} AS SELECT * EXCLUDE (_problems) FROM ({model})")
+
+
+def customers_from_facts(con: duckdb.DuckDBPyConnection, found: Readable) -> int:
+    """Customers for exports without a customer file: one per customer number in the facts,
+    named by number, signed up on their first event, no contact details and no consent (so no
+    marketing list will ever include them). Returns how many."""
+    source = found.source
+    moment = {"purchases": "ordered_at", "interactions": "started_at", "complaints": "opened_at",
+              "survey_responses": "responded_at"}[source.entity]
+    empty_table(con, "customers")
+    con.execute(f"""
+        INSERT INTO customers BY NAME
+        SELECT customer_id, 'Customer ' || customer_id AS full_name, fold_text('Customer ' || customer_id) AS name_key,
+               min(parse_moment({moment}))::DATE AS signup_date, false AS consent_email, false AS consent_sms,
+               false AS consent_phone, false AS do_not_contact
+        FROM (SELECT TRY_CAST(customer_id AS BIGINT) AS customer_id, {moment} FROM {raw_relation(con, found)})
+        WHERE customer_id IS NOT NULL
+        GROUP BY customer_id ORDER BY customer_id""")
+    return con.execute("SELECT count(*) FROM customers").fetchone()[0]
 
 
 def _stage_and_load(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:

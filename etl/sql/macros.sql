@@ -48,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO parse_day(x) AS
 
 -- A timestamp no real event can have: before the business existed, or after the load.
 CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS
-    ts < TIMESTAMP '{earliest}' OR ts > getvariable('load_time') + INTERVAL 1 DAY;
+    ts < getvariable('earliest_event') OR ts > getvariable('load_time') + INTERVAL 1 DAY;
 
 -- Bytes first (cheap, and never fewer than characters), characters only for long values.
 -- A fact row must name a customer we know: missing and unknown are one check with two reasons.
