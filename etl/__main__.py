@@ -54,17 +54,18 @@ def _progress(started: float):
 
 
 def summary(report: RunReport, seconds: float) -> str:
-    header = f"{'file':<26}{'read':>13}{'loaded':>13}{'duplicates':>12}{'rejected':>10}" \
+    width = max([26, *(len(f.source.file) + 2 for f in report.files)])
+    header = f"{'file':<{width}}{'read':>13}{'loaded':>13}{'duplicates':>12}{'rejected':>10}" \
              f"{'cleared':>9}{'seconds':>9}"
     lines = [header, "-" * len(header)]
     for f in report.files:
         c = f.counts
-        lines.append(f"{f.source.file:<26}{c.rows_read:>13,}{c.rows_loaded:>13,}"
+        lines.append(f"{f.source.file:<{width}}{c.rows_read:>13,}{c.rows_loaded:>13,}"
                      f"{c.rows_duplicate:>12,}{c.rows_rejected:>10,}{c.values_cleared:>9,}"
                      f"{f.seconds:>9.1f}")
     for f in report.files:
         if f.failure:
-            lines.append(f"{f.source.file:<26} FAILED: {f.failure}")
+            lines.append(f"{f.source.file:<{width}} FAILED: {f.failure}")
     ok = all(f.counts.reconciles for f in report.files)
     lines.append(f"read = loaded + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
     lines.append(f"mapping: {report.mapping}")
