@@ -19,7 +19,7 @@ PRESETS = {
     "last_7_days": "Last 7 days",
     "last_30_days": "Last 30 days",
     "last_90_days": "Last 90 days",
-    "last_12_months": "Last 12 months (this month and the 11 before)",
+    "last_12_months": "Last 12 months",
     "year_to_date": "Year to date",
     "previous_year": "Previous calendar year",
     CUSTOM: "Custom",

@@ -200,7 +200,9 @@ _seed_widgets(trend_view.from_params({key: st.query_params.get_all(key) for key 
 with st.container(border=True):
     period, dates, grain_column = st.columns([2, 2, 2])
     preset = period.selectbox("Period", list(trend_view.PRESETS), format_func=trend_view.PRESETS.get,
-                              key="trend-preset")
+                              key="trend-preset", help="Periods end on the newest day in the data. The last "
+                                                       "12 months are this month so far and the 11 before it, "
+                                                       "so no month is cut.")
     if preset != trend_view.CUSTOM:
         st.session_state["trend-dates"] = trend_view.preset_period(preset, first, last)
     picked = dates.date_input("Days", min_value=first, max_value=last, format="DD.MM.YYYY", key="trend-dates",
