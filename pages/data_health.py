@@ -1,7 +1,7 @@
 """Data health: every ETL run, its row accounting per file, and the quarantined rows."""
 import streamlit as st
 
-from crm360 import ui
+from crm360 import export, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import health
 
@@ -40,3 +40,9 @@ else:
     rows = health.quarantine_rows(db, None if chosen == "all files" else chosen)
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"First {rows.height} rows by file and line. Raw values are shown as text.")
+    # The whole quarantine, built when the button is clicked: the file, line, field, reason and
+    # raw value of every rejected row and cleared value, for the team that owns the export.
+    st.download_button(
+        f"Download the quarantine of {'every file' if chosen == 'all files' else chosen} (CSV)",
+        lambda: export.to_csv(health.quarantine_rows(db, None if chosen == "all files" else chosen, limit=None)),
+        file_name="quarantine.csv", mime="text/csv", icon=":material/download:")

@@ -144,6 +144,7 @@ def test_data_health_shows_runs_and_reconciliation(app):
     _open(app, "pages/data_health.py")
     assert any("reconciles" in s.value for s in app.success)
     assert not app.error  # the seeded company's files all load
+    assert any(b.proto.label.startswith("Download the quarantine") for b in app.get("download_button"))
 
 
 def test_data_health_opens_on_a_database_loaded_by_an_earlier_release(tmp_path, monkeypatch):

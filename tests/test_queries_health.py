@@ -19,3 +19,11 @@ def test_quarantine_rows_filter_by_file(small_db):
     chosen = summary["source_file"][0]
     rows = health.quarantine_rows(small_db, chosen)
     assert set(rows["source_file"]) == {chosen}
+
+
+def test_the_whole_quarantine_can_be_had_for_a_download(small_db):
+    total = small_db.row("SELECT count(*) FROM quarantine")[0]
+    assert health.quarantine_rows(small_db, limit=5).height == 5 < total  # the page shows a first part
+    everything = health.quarantine_rows(small_db, limit=None)
+    assert everything.height == total
+    assert set(everything.columns) == {"source_file", "line_number", "field", "reason", "action", "raw_value"}

@@ -53,8 +53,9 @@ def quarantine_summary(db: Database) -> pl.DataFrame:
                FROM quarantine GROUP BY ALL ORDER BY rows DESC""")
 
 
-def quarantine_rows(db: Database, source_file: str | None = None, limit: int = 200) -> pl.DataFrame:
-    return db.frame(
+def quarantine_rows(db: Database, source_file: str | None = None, limit: int | None = 200) -> pl.DataFrame:
+    """The quarantined rows and values, by file and line (all of them with limit=None)."""
+    return db.arrow_frame(
             """SELECT source_file, line_number, field, reason, action, raw_value
                FROM quarantine WHERE ? IS NULL OR source_file = ?
                ORDER BY source_file, line_number LIMIT ?""",
