@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.sources import SOURCES
+from etl.mapping import seed_sources
 
 READERS = {
     "csv": "read_csv('{path}', delim = '{delimiter}', header = true, ignore_errors = true)",
@@ -25,7 +25,7 @@ def copy_only(raw_dir: Path, db_file: Path, threads: int = 2, memory_limit: str 
     con.execute(f"SET memory_limit = '{memory_limit}'")
     seconds = {}
     try:
-        for source in SOURCES:
+        for source in seed_sources():
             reader = READERS[source.format].format(path=raw_dir / source.file, delimiter=source.delimiter)
             started = time.perf_counter()
             con.execute(f"CREATE TABLE {source.entity} AS SELECT * FROM {reader}")

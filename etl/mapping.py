@@ -148,3 +148,8 @@ def _source(entry: dict, where: str) -> Source:
                   encoding=entry.get("encoding", AUTO), dates=entry.get("dates", AUTO),
                   decimal=entry.get("decimal", AUTO), extra_columns=entry.get("extra_columns", "fail"),
                   line_number_as=line_column, defaults={str(k): str(v) for k, v in entry.get("defaults", {}).items()})
+
+
+def seed_sources() -> tuple[Source, ...]:
+    """The seed's own exports, as `etl/mappings/seed.toml` describes them."""
+    return load_mapping(SEED_MAPPING)

@@ -83,12 +83,3 @@ class Source:
     line_number_as: str | None = None
     # Values for columns the export lacks ({"status": "completed"} for a log of sales only).
     defaults: dict[str, str] = field(default_factory=dict)
-
-
-def _seed_sources() -> tuple[Source, ...]:
-    from etl.mapping import SEED_MAPPING, load_mapping
-    return load_mapping(SEED_MAPPING)
-
-
-SOURCES: tuple[Source, ...] = _seed_sources()
-SOURCE_BY_ENTITY = {source.entity: source for source in SOURCES}

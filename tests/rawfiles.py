@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.sources import SOURCE_BY_ENTITY
+from etl.mapping import seed_sources
 from seed.export import COMPLAINT_HEADERS
 
 CUSTOMER_DEFAULTS = {
@@ -59,7 +59,7 @@ def write_raw(directory: Path, *, customers: list[dict] | None = None,
     products = products if products is not None else [
         {"product_id": 10001, "name": "Nova Kulaklık", "category": "Elektronik",
          "list_price_try": 100.0}]
-    columns = {entity: list(SOURCE_BY_ENTITY[entity].columns) for entity in SOURCE_BY_ENTITY}
+    columns = {source.entity: list(source.columns) for source in seed_sources()}
     (directory / "agents.csv").write_text(_csv_text(columns["agents"], agents), encoding="utf-8")
     (directory / "products.jsonl").write_text(
         "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in products), encoding="utf-8")
