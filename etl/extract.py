@@ -135,8 +135,9 @@ def _writing(con: duckdb.DuckDBPyConnection, found: Readable, relation: str) -> 
     """The date writing of each text date column and the decimal mark of amounts: pinned by the
     mapping, or detected from every value of the file (one pass over a copy of the columns)."""
     source = found.source
-    dates = _text_columns(source, is_date_column)
-    money = _text_columns(source, is_money_column)
+    typed = _typed_in_file(con, found)
+    dates = [c for c in _text_columns(source, is_date_column) if c not in typed]
+    money = [c for c in _text_columns(source, is_money_column) if c not in typed]
     styles = {c: source.dates for c in dates} if source.dates != AUTO else {}
     decimal = source.decimal
     to_detect = [c for c in dates if c not in styles] + (money if decimal == AUTO else [])
@@ -158,6 +159,15 @@ def _writing(con: duckdb.DuckDBPyConnection, found: Readable, relation: str) -> 
         if decimal == ",":
             found.notes.append("amounts written with a decimal comma")
     return styles, decimal
+
+
+def _typed_in_file(con: duckdb.DuckDBPyConnection, found: Readable) -> set[str]:
+    """Columns a Parquet file already stores as dates, times or numbers: nothing to detect."""
+    if found.read_as != "parquet" or found.source.format == "xlsx":
+        return set()
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                             f"read_parquet({_literal(found.path)}))").fetchall())
+    return {column for header, column in found.source.columns.items() if types.get(header, "VARCHAR") != "VARCHAR"}
 
 
 DETECTION_FIGURES = ("iso", "dotted", "slashed", "first_max", "second_max", "comma", "point")

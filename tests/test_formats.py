@@ -114,3 +114,15 @@ def test_a_file_that_is_not_excel_fails_alone_with_one_line(tmp_path):
         "cannot be read as Excel: ")[1]]
     assert "complaints is empty (no earlier load to keep)" in report.failures[0]
     assert db.row("SELECT count(*) FROM complaints")[0] == 0 and db.row("SELECT count(*) FROM customers")[0] == 3
+
+
+def test_encoding_is_told_from_samples_of_a_large_file_cut_anywhere(tmp_path, monkeypatch):
+    from etl import detect
+
+    monkeypatch.setattr(detect, "CHUNK_BYTES", 1000)  # samples of 1,000 bytes, cut mid-character
+    line = "Müşteri;Şehir;Ağrı;ığüşöç\n"
+    utf8, turkish_windows = tmp_path / "a.csv", tmp_path / "b.csv"
+    utf8.write_bytes((line * 5_000).encode("utf-8"))
+    turkish_windows.write_bytes((line * 5_000).encode("cp1254"))
+    assert detect.encoding_of(utf8) == "utf-8"
+    assert detect.encoding_of(turkish_windows) == "cp1254"
