@@ -54,8 +54,8 @@ def readable(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> Iter
             if source.format == "csv" and source.delimiter == AUTO:
                 found.source = replace(found.source, delimiter=detect.delimiter_of(_first_line(found.path)))
                 found.notes.append(f"delimiter {found.source.delimiter!r} detected")
-        found.source = replace(found.source, delimiter="," if found.source.delimiter == AUTO
-                               else found.source.delimiter)
+        if found.source.delimiter == AUTO:  # not a CSV, or an empty one: the delimiter is never used
+            found.source = replace(found.source, delimiter=",")
         yield found
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -103,7 +103,7 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
     writing (ISO, decimal point); checks the file can be read."""
     relation = _file_relation(con, found.source, found.path, found.read_as)
     source = found.source
-    styles, decimal = _writing(con, found, relation)
+    styles, decimal = _writing(con, found)
     mapped = set(source.columns.values())
     columns = []
     for column in ENTITY_COLUMNS[source.entity]:
@@ -131,7 +131,7 @@ def _text_columns(source: Source, kind) -> list[str]:
     return [c for c in source.columns.values() if kind(c) and c not in source.reader_types]
 
 
-def _writing(con: duckdb.DuckDBPyConnection, found: Readable, relation: str) -> tuple[dict[str, str], str]:
+def _writing(con: duckdb.DuckDBPyConnection, found: Readable) -> tuple[dict[str, str], str]:
     """The date writing of each text date column and the decimal mark of amounts: pinned by the
     mapping, or detected from every value of the file (one pass over a copy of the columns)."""
     source = found.source
@@ -204,16 +204,12 @@ def _plain(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
     if found.read_as == "parquet":
         return f"(SELECT * FROM {_file_relation(con, source, found.path, 'parquet')})"
     if found.read_as == "text":
-        fields = ", ".join(f"string_split_regex(trim(line), '\\s+')[{int(p)}] AS {c}"
-                           for p, c in source.columns.items())
-        return (f"(SELECT {fields} FROM read_csv({_literal(found.path)}, columns = {{'line': 'VARCHAR'}}, "
-                f"header = false, delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES}, "
-                "ignore_errors = true))")
+        fields = ", ".join(f"_fields[{int(p)}] AS {c}" for p, c in source.columns.items())
+        return f"(SELECT {fields} FROM {_split_lines(found.path, 'ignore_errors = true')})"
     paths = ", ".join(f"'$.{header}'" for header in source.columns)
     fields = ", ".join(f"v[{i}] AS {c}" for i, c in enumerate(source.columns.values(), start=1))
-    return (f"(SELECT {fields} FROM (SELECT json_extract_string(line, [{paths}]) AS v FROM read_csv("
-            f"{_literal(found.path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0), quote = '', "
-            f"escape = '', max_line_size = {MAX_LINE_BYTES}, ignore_errors = true) WHERE json_valid(line)))")
+    return (f"(SELECT {fields} FROM (SELECT json_extract_string(line, [{paths}]) AS v "
+            f"FROM {_lines(found.path, 'ignore_errors = true')} WHERE json_valid(line)))")
 
 
 def _quoted(header: str) -> str:
@@ -340,6 +336,19 @@ def _parquet_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path
     return f"(SELECT false AS _malformed, {_select_list(source, found)} FROM read_parquet({_literal(path)}))"
 
 
+def _lines(path: Path, errors: str) -> str:
+    """Every line of a file as one text column `line`, unsplit (JSON Lines, space-separated
+    logs); `errors` says what becomes of an unreadable line (stored rejects, or skipped)."""
+    return (f"read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(0), "
+            f"quote = '', escape = '', max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}, "
+            f"{errors})")
+
+
+def _split_lines(path: Path, errors: str) -> str:
+    """Every line split once at runs of spaces, as the list `_fields`."""
+    return f"(SELECT string_split_regex(trim(line), '\\s+') AS _fields FROM {_lines(path, errors)})"
+
+
 def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
     # Read line by line as text, so a broken line is a rejected row with its line number
     # instead of a failed file or a silently skipped record.
@@ -352,9 +361,7 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
         f" SELECT _malformed, CASE WHEN NOT _malformed THEN json_extract_string(line, [{paths}]) END AS _values"
         f" FROM ("
         f"  SELECT line, line IS NULL OR NOT json_valid(line) AS _malformed"
-        f"  FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
-        f"       delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
-        f"       buffer_size = {4 * MAX_LINE_BYTES}, {_reader_rejects(con, source)}))))"
+        f"  FROM {_lines(path, _reader_rejects(con, source))})))"
     )
 
 
@@ -363,13 +370,8 @@ def _text_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -
     each line split, fields taken by position; a line with too few fields is a malformed row."""
     needed = max(int(position) for position in source.columns)
     fields = ", ".join(f"_fields[{int(position)}] AS {column}" for position, column in source.columns.items())
-    return (
-        f"(SELECT len(_fields) < {needed} AS _malformed, {fields} FROM ("
-        f" SELECT string_split_regex(trim(line), '\\s+') AS _fields"
-        f" FROM read_csv({_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false,"
-        f"      delim = chr(0), quote = '', escape = '', max_line_size = {MAX_LINE_BYTES},"
-        f"      buffer_size = {4 * MAX_LINE_BYTES}, {_reader_rejects(con, source)})))"
-    )
+    return (f"(SELECT len(_fields) < {needed} AS _malformed, {fields} "
+            f"FROM {_split_lines(path, _reader_rejects(con, source))})")
 
 
 def header_lines(source: Source) -> int:

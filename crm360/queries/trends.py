@@ -43,12 +43,13 @@ class TrendFilter:
         return TrendFilter(self.start - timedelta(days=self.days), self.start - timedelta(days=1), self.cities,
                            self.channels, self.segments, self.tiers)
 
-    def where(self, *, customer_groups: bool = True, channel: bool = False) -> tuple[str, list]:
+    def where(self, *, customer_groups: bool = True, channel: bool = False,
+              tier: str = "loyalty_tier") -> tuple[str, list]:
         """Conditions on the filters a table carries (the period is each query's own business)."""
         conditions, params = ["true"], []
         chosen = [("channel", self.channels)] if channel else []
         if customer_groups:
-            chosen += [("city", self.cities), ("rfm_segment", self.segments), ("loyalty_tier", self.tiers)]
+            chosen += [("city", self.cities), ("rfm_segment", self.segments), (tier, self.tiers)]
         for column, values in chosen:
             if values:
                 conditions.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
@@ -404,8 +405,8 @@ def segment_movement(db: Database, chosen: TrendFilter) -> tuple[date, date, pl.
         return None
     start, end = before[-1], by_end[-1]
     groups = TrendFilter(chosen.start, chosen.end, cities=chosen.cities, tiers=chosen.tiers)
-    where, params = _numbered(*groups.where(), first=4)
-    where = where.replace("loyalty_tier", f"coalesce(loyalty_tier, '{config.NO_TIER}')")
+    # customer_summary leaves a customer without a tier empty; the trend marts call it NO_TIER.
+    where, params = _numbered(*groups.where(tier=f"coalesce(loyalty_tier, '{config.NO_TIER}')"), first=4)
     # Buyers come from the two days' slices alone (a full join, no scan of every customer); the
     # customers table is read once, for those who had bought on neither day.
     chosen_only = f"AND customer_id IN (SELECT customer_id FROM customer_summary WHERE {where})" if params else ""
