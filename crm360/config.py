@@ -83,6 +83,16 @@ QUIET_GAP_FACTOR = 2.0              # ... or who have not bought for twice their
 CELEBRATION_WINDOW_DAYS = 7         # birthdays and customer anniversaries within this many days
 TIER_UPGRADE_REACH = 0.9            # trailing spend at 90% of the next tier's threshold or more
 CONTACT_PRESSURE_DAYS = 14          # a customer contacted in a campaign this recently is held back
+# Review decisions on possible duplicate customers, written by the data-health page and read by
+# every ETL run; a file of its own beside the database (like campaigns), so loads never lose them.
+IDENTITY_DECISIONS_FILE = "identity_decisions.sqlite"
+
+
+def identity_decisions_path() -> Path:
+    """`CRM_IDENTITY_DECISIONS`, else identity_decisions.sqlite beside the published database."""
+    return Path(os.environ.get("CRM_IDENTITY_DECISIONS", str(db_path().with_name(IDENTITY_DECISIONS_FILE))))
+
+
 CAMPAIGN_CONTROL_SHARE = 0.10       # drawn at creation and not contacted, to measure what contact changed
 CAMPAIGN_RESULT_WINDOW_DAYS = 30    # a campaign's effect: purchases and complaints this long after contact
 # Value at stake of an open complaint, by severity (TRY): what a lost complaint costs beyond the
@@ -124,4 +134,4 @@ SERVED_TABLES = (
     "model_backtest_weekly", "model_backtest_by_frequency", "segment_history", "outreach_candidates",
     "outreach_rules", "kpi_daily", "trend_orders", "trend_contacts", "trend_agents", "trend_complaints",
     "trend_surveys", "provinces", "customer_name_tokens", "customer_name_words", "etl_runs", "etl_run_stages",
-    "quarantine", "rfm_segment_map")
+    "quarantine", "rfm_segment_map", "customer_merges", "identity_links", "identity_decisions", "identity_review")

@@ -64,6 +64,16 @@ GLOSSARY: dict[str, str] = {
                      "line, field and reason.",
     "values_cleared": "Optional values that failed a check (a malformed e-mail, a CSAT of 7): "
                       "the row is loaded without the value, and the original is in the quarantine.",
+    "rows_merged": "Records found to be a customer already loaded: a customer record with the same e-mail and "
+                   "phone as a lower customer number, or one a person confirmed as the same; in another system's "
+                   "export, a customer record linked to a known customer by customer number, e-mail or phone. "
+                   "Rows read = loaded + merged + duplicates + rejected.",
+    "identity_records": "Distinct (external id, e-mail, phone) in a system's export, each a record of one person; "
+                        "rule says how it was linked to a customer (or made one).",
+    "possible_duplicates": "Pairs of customers the exact rules keep apart because the evidence could also be two "
+                           "people: the same e-mail, the same name and phone, or the same name and city with phones "
+                           "one digit apart. Confirmed pairs are merged by the next load; rejected pairs are not "
+                           "proposed again.",
     "campaign_groups": "Contacted: customers on the list who were contacted, from the moment of contact. "
                        "The whole list: everyone meant to be contacted, reached or not, from the campaign's "
                        "creation. Control group: drawn at random at creation and never contacted, from the "

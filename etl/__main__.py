@@ -1,6 +1,6 @@
 """`python -m etl --raw DIR --db PATH [--mapping FILE]`: load the raw exports into a new database
 and publish it. Which file is which comes from a mapping (etl/mapping.py): FILE, else
-DIR/mapping.toml, else the seed's own (etl/mappings/seed.toml).
+every *.toml in DIR, else the seed's own (etl/mappings/seed.toml). Several --mapping files combine.
 
 Exit status: 0 published; 3 published, but some files failed (each is named with why on stderr;
 their tables keep the previous load); 1 nothing published (bad mapping, no customers at all; the
@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="published database path (default $CRM_DB or data/crm.duckdb)")
     parser.add_argument("--max-rejected", type=float, default=config.MAX_REJECTED_SHARE,
                         help="largest share of rejected rows a file may have (default 0.05)")
-    parser.add_argument("--mapping", type=Path,
-                        help="the mapping file (default: DIR/mapping.toml, else the seed's exports)")
+    parser.add_argument("--mapping", type=Path, action="append",
+                        help="a mapping file; repeat it to combine several (a CRM's, a helpdesk's, a shop's). "
+                             "Default: every *.toml in DIR, else the seed's exports")
     args = parser.parse_args(argv)
     if not args.raw.is_dir():
         print(f"etl: raw directory {args.raw} does not exist; create it with "
@@ -55,20 +56,20 @@ def _progress(started: float):
 
 def summary(report: RunReport, seconds: float) -> str:
     width = max([26, *(len(f.source.file) + 2 for f in report.files)])
-    header = f"{'file':<{width}}{'read':>13}{'loaded':>13}{'duplicates':>12}{'rejected':>10}" \
+    header = f"{'file':<{width}}{'read':>13}{'loaded':>13}{'merged':>9}{'duplicates':>12}{'rejected':>10}" \
              f"{'cleared':>9}{'seconds':>9}"
     lines = [header, "-" * len(header)]
     for f in report.files:
         c = f.counts
-        lines.append(f"{f.source.file:<{width}}{c.rows_read:>13,}{c.rows_loaded:>13,}"
+        lines.append(f"{f.source.file:<{width}}{c.rows_read:>13,}{c.rows_loaded:>13,}{c.rows_merged:>9,}"
                      f"{c.rows_duplicate:>12,}{c.rows_rejected:>10,}{c.values_cleared:>9,}"
                      f"{f.seconds:>9.1f}")
     for f in report.files:
         if f.failure:
             lines.append(f"{f.source.file:<{width}} FAILED: {f.failure}")
     ok = all(f.counts.reconciles for f in report.files)
-    lines.append(f"read = loaded + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
-    lines.append(f"mapping: {report.mapping}")
+    lines.append(f"read = loaded + merged + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
+    lines.append(f"mapping: {', '.join(str(path) for path in report.mapping)}")
     lines.append(f"load {report.stage_seconds.get('load', 0):.1f} s, marts "
                  f"{report.stage_seconds.get('marts', 0):.1f} s, total {seconds:.1f} s; "
                  f"published {report.published}")

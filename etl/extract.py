@@ -17,8 +17,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import detect
-from etl.sources import AUTO, ENTITY_COLUMNS, STAGING_TYPES, Source, is_date_column, is_money_column
+from etl import derived, detect, record_key
+from etl.sources import (
+    AUTO,
+    ENTITY_COLUMNS,
+    IDENTITY_PREFIX,
+    STAGING_TYPES,
+    Source,
+    is_date_column,
+    is_money_column,
+)
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a 10 MB note still reads, so it can be judged and reported
 
@@ -109,12 +117,20 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
     for column in ENTITY_COLUMNS[source.entity]:
         if column == source.line_number_as:
             columns.append(f"CAST(row_number() OVER () AS VARCHAR) AS {column}")
+        elif column in source.derived:
+            computed = derived.expression(source, column)
+            columns.append(_translated(column, source.values[column], computed) if column in source.values
+                           else f"{computed} AS {column}")
+        elif column == "customer_id" and source.identity:
+            columns.append(column)  # from the identity step's links, joined below
         elif column not in mapped:
             default = source.defaults.get(column)
-            columns.append(f"NULL::VARCHAR AS {column}" if default is None
-                           else "'" + default.replace("'", "''") + f"' AS {column}")
+            kind = STAGING_TYPES.get(source.entity, {}).get(column, "VARCHAR")  # as the model reads it
+            columns.append(f"NULL::{kind} AS {column}" if default is None
+                           else f"TRY_CAST({_text_literal(default)} AS {kind}) AS {column}")
         elif column in source.values:
-            columns.append(_translated(column, source.values[column]))
+            columns.append(_translated(column, source.values[column], cast=STAGING_TYPES.get(source.entity, {}).get(
+                column) if column not in source.reader_types else None))
         elif styles.get(column) in SLASHED_STYLES:
             columns.append(_iso_moment(column, styles[column]))
         elif column in STAGING_TYPES.get(source.entity, {}) and column not in source.reader_types:
@@ -124,7 +140,41 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
             columns.append(_point_decimal(column))
         else:
             columns.append(column)
-    return f"(SELECT _malformed, {', '.join(columns)} FROM {relation})"
+    if not (source.identity or derived.needs_groups(source)):
+        return f"(SELECT _malformed, {', '.join(columns)} FROM {relation})"
+    # Windows and joins do not keep the file's order, which the row's line number relies on: the
+    # position is numbered first and restored last (these sources are helpdesk and shop exports,
+    # small beside the contact log).
+    positioned = f"(SELECT row_number() OVER () AS _position, * FROM {relation})"
+    if derived.needs_groups(source):
+        positioned = f"(SELECT * REPLACE ({derived.group_values(source)}) FROM {positioned})"
+    if not source.identity:
+        return f"(SELECT _malformed, {', '.join(columns)} FROM {positioned} ORDER BY _position)"
+    # The customer each row is, as the identity step linked its record (etl/identity.py); a row
+    # it could not link keeps a note of why in place of the number, for the quarantine.
+    return (f"(SELECT _malformed, {', '.join(columns)} FROM ("
+            f"SELECT r.*, coalesce(CAST(l.customer_id AS VARCHAR), {record_key.unlinked_note('r')}) AS customer_id "
+            f"FROM {record_key.with_record_key(positioned, tuple(source.identity.values()))} r "
+            f"LEFT JOIN identity_links l ON l.source_file = {_text_literal(source.file)} "
+            f"AND l.record_key = r._record_key) ORDER BY _position)")
+
+
+def identity_relation(con: duckdb.DuckDBPyConnection, found: Readable, moment: str) -> str:
+    """The file's identity columns (and the moment of each row's event), for the identity step."""
+    source = found.source
+    relation = _file_relation(con, source, found.path, found.read_as)
+    fields = ", ".join(f"{IDENTITY_PREFIX}{name}" for name in ("external_id", "email", "phone", "full_name", "city"))
+    present = set(source.helper_columns.values())
+    nulls = ", ".join(f"NULL::VARCHAR AS {IDENTITY_PREFIX}{name}" for name in
+                      ("external_id", "email", "phone", "full_name", "city")
+                      if f"{IDENTITY_PREFIX}{name}" not in present)
+    event = f"parse_moment({moment})" if moment in source.columns.values() else "NULL::TIMESTAMP"
+    return (f"(SELECT row_number() OVER () AS _position, {fields}, {event} AS _moment "
+            f"FROM (SELECT *{', ' + nulls if nulls else ''} FROM {relation}) WHERE NOT _malformed)")
+
+
+def _text_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _text_columns(source: Source, kind) -> list[str]:
@@ -235,13 +285,15 @@ def _point_decimal(column: str) -> str:
     return f"replace(replace(trim(CAST({column} AS VARCHAR)), '.', ''), ',', '.') AS {column}"
 
 
-def _translated(column: str, meanings: dict[str, str]) -> str:
-    """A raw value replaced by what it means (ignoring case and surrounding spaces); values the
-    mapping does not list pass through for the staging model to judge."""
-    def text(value: str) -> str:
-        return "'" + value.replace("'", "''") + "'"
-    cases = " ".join(f"WHEN {text(raw)} THEN {text(meaning)}" for raw, meaning in meanings.items())
-    return f"CASE lower(trim(CAST({column} AS VARCHAR))) {cases} ELSE CAST({column} AS VARCHAR) END AS {column}"
+def _translated(column: str, meanings: dict[str, str], value: str | None = None, cast: str | None = None) -> str:
+    """A raw value (the column, or an expression for it) replaced by what it means, ignoring case,
+    Turkish letters ("Geç" = "gec") and spaces around and within; values the mapping does not
+    list pass through for the staging model to judge. `cast`: the type the model reads it as."""
+    value = value or column
+    cases = " ".join(f"WHEN {_text_literal(raw)} THEN {_text_literal(meaning)}"
+                     for raw, meaning in meanings.items())
+    translated = f"CASE fold_text(CAST({value} AS VARCHAR)) {cases} ELSE CAST({value} AS VARCHAR) END"
+    return f"{f'TRY_CAST({translated} AS {cast})' if cast else translated} AS {column}"
 
 
 def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, read_as: str) -> str:
@@ -251,7 +303,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, r
             # JSON Lines has no header, so an empty file is a valid export of nothing; a CSV or
             # Parquet file without even a header is a broken export.
             raise SourceError(f"{path.name}: file is empty (not even a header)")
-        columns = ", ".join(f"NULL::VARCHAR AS {column}" for column in source.columns.values())
+        columns = ", ".join(f"NULL::VARCHAR AS {column}" for column in source.read_columns.values())
         return f"(SELECT false AS _malformed, {columns} WHERE false)"
     builders = {"csv": _csv_relation, "parquet": _parquet_relation, "jsonl": _jsonl_relation,
                 "text": _text_relation}
@@ -281,13 +333,14 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> str:
 
 def _check_columns(source: Source, found: list[str], path: Path) -> None:
     missing = [
-        header for header, column in source.columns.items()
+        header for header, column in source.read_columns.items()
         if header not in found and column not in source.optional_columns
+        and not column.startswith(IDENTITY_PREFIX)  # a record needs only one way to identify it
     ]
     if missing:
         raise SourceError(
             f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(found)}")
-    unknown = [header for header in found if header not in source.columns]
+    unknown = [header for header in found if header not in source.read_columns]
     if unknown and source.extra_columns == "fail":
         raise SourceError(f"{path.name}: unknown column(s) {', '.join(unknown)}: the mapping does not name them "
                           "(add them, or set extra_columns = \"ignore\")")
@@ -296,7 +349,7 @@ def _check_columns(source: Source, found: list[str], path: Path) -> None:
 def _select_list(source: Source, found: list[str]) -> str:
     return ", ".join(
         f'"{header.replace(chr(34), chr(34) * 2)}" AS {column}' if header in found else f"NULL::VARCHAR AS {column}"
-        for header, column in source.columns.items())
+        for header, column in source.read_columns.items())
 
 
 def _csv_header(source: Source, path: Path) -> list[str]:
@@ -314,7 +367,7 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) ->
     found = _csv_header(source, path)
     _check_columns(source, found, path)
     delimiter = source.delimiter.replace("'", "''")
-    types = {header: source.reader_types.get(column, "VARCHAR") for header, column in source.columns.items()}
+    types = {header: source.reader_types.get(column, "VARCHAR") for header, column in source.read_columns.items()}
     columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in found) + "}"
     options = (
         f"header = true, auto_detect = false, columns = {columns}, delim = '{delimiter}', "
@@ -353,9 +406,9 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
     # Read line by line as text, so a broken line is a rejected row with its line number
     # instead of a failed file or a silently skipped record.
     # One parse per line: every field extracted in a single call.
-    paths = ", ".join(f"'$.{header}'" for header in source.columns)
+    paths = ", ".join(f"'$.{header}'" for header in source.read_columns)
     fields = ", ".join(f"_values[{index}] AS {column}"
-                       for index, column in enumerate(source.columns.values(), start=1))
+                       for index, column in enumerate(source.read_columns.values(), start=1))
     return (
         f"(SELECT _malformed, {fields} FROM ("
         f" SELECT _malformed, CASE WHEN NOT _malformed THEN json_extract_string(line, [{paths}]) END AS _values"
@@ -368,8 +421,9 @@ def _jsonl_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) 
 def _text_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
     """A headerless text file whose fields are separated by runs of spaces (an old order log):
     each line split, fields taken by position; a line with too few fields is a malformed row."""
-    needed = max(int(position) for position in source.columns)
-    fields = ", ".join(f"_fields[{int(position)}] AS {column}" for position, column in source.columns.items())
+    needed = max(int(position) for position in source.read_columns)
+    fields = ", ".join(f"_fields[{int(position)}] AS {column}"
+                       for position, column in source.read_columns.items())
     return (f"(SELECT len(_fields) < {needed} AS _malformed, {fields} "
             f"FROM {_split_lines(path, _reader_rejects(con, source))})")
 

@@ -15,6 +15,7 @@ import blake3
 import duckdb
 
 from crm360 import config, store
+from etl import identity
 from etl.extract import SourceError, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
@@ -29,7 +30,13 @@ class LoadParams:
     max_rejected_share: float = config.MAX_REJECTED_SHARE
     memory_limit: str = config.ETL_MEMORY_LIMIT
     threads: int = os.cpu_count() or 2
-    mapping: Path | None = None  # default: raw_dir/mapping.toml if present, else the seed's mapping
+    mapping: list[Path] | Path | None = None  # default: raw_dir/*.toml if any, else the seed's mapping
+    # Review decisions on possible duplicates (crm360/identity_review.py); default: beside the database.
+    decisions: Path | None = None
+
+    @property
+    def decisions_path(self) -> Path:
+        return self.decisions or self.db_path.with_name(config.IDENTITY_DECISIONS_FILE)
 
 
 @dataclass
@@ -49,7 +56,7 @@ class RunReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     mart_seconds: dict[str, float] = field(default_factory=dict)
     published: Path | None = None
-    mapping: Path | None = None
+    mapping: list[Path] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -81,10 +88,10 @@ def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> Ru
                 leftover.unlink(missing_ok=True)
 
 
-def _mapping(params: LoadParams) -> tuple[Path, Mapping]:
-    path = find_mapping(params.raw_dir, params.mapping)
+def _mapping(params: LoadParams) -> tuple[list[Path], Mapping]:
+    paths = find_mapping(params.raw_dir, params.mapping)
     try:
-        return path, read_mapping(path)
+        return paths, read_mapping(paths)
     except MappingError as error:
         raise LoadFailed(str(error)) from error
 
@@ -95,7 +102,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     report = RunReport(run_id=started_at.strftime("%Y%m%dT%H%M%S.%f"))
     report.mapping, mapping = _mapping(params)
     sources = mapping.sources
-    progress(f"mapping: {report.mapping}")
+    progress(f"mapping: {', '.join(str(p) for p in report.mapping)}")
     con = duckdb.connect(str(building))
     try:
         con.execute(f"SET memory_limit = '{params.memory_limit}'")
@@ -105,6 +112,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         con.execute("SET VARIABLE load_time = ?::TIMESTAMP", [load_time])
         con.execute("SET VARIABLE run_id = ?", [report.run_id])
         con.execute("SET VARIABLE earliest_event = ?::TIMESTAMP", [mapping.earliest_event])
+        identity.create_tables(con, identity.read_decisions(params.decisions_path))
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
             digests = {s.file: hasher.submit(_checksum, params.raw_dir / s.file) for s in sources
@@ -120,6 +128,9 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
                 else:
                     progress(f"no export for {entity}: its table is empty")
                     empty_table(con, entity)
+                if entity == "customers":
+                    _merge_customer_records(con, report, progress)
+                    report.files.extend(_link_identities(con, params, sources, progress))
             report.stage_seconds["load"] = time.perf_counter() - load_started
         started = time.perf_counter()
         progress("building marts")
@@ -192,6 +203,45 @@ def _derive_customers(con: duckdb.DuckDBPyConnection, params: LoadParams, source
     return FileReport(derived, FileCounts(customers, customers, 0, 0, 0), 0, "", time.perf_counter() - started)
 
 
+def _merge_customer_records(con: duckdb.DuckDBPyConnection, report: RunReport, progress: Progress) -> None:
+    merged = identity.merge_customer_records(con)
+    if merged:
+        customers = next(f for f in report.files if f.source.entity == "customers")
+        customers.counts.rows_merged += merged
+        customers.counts.rows_loaded -= merged
+        progress(f"{merged:,} customer records merged into another record of the same person")
+
+
+def _link_identities(con: duckdb.DuckDBPyConnection, params: LoadParams, sources: tuple[Source, ...],
+                     progress: Progress) -> list[FileReport]:
+    """Link the rows of sources without our customer numbers to customers (etl/identity.py). A
+    file read by two sources (a helpdesk export as contacts and as complaints) is read once."""
+    files: dict[str, Source] = {}
+    for source in sources:
+        if source.identity:
+            files.setdefault(source.file, source)
+    if not files:
+        return []
+    started = time.perf_counter()
+    for order, (name, source) in enumerate(files.items()):
+        try:
+            with readable(con, source, params.raw_dir / name) as found:
+                identity.collect_source_records(con, found, order)
+        except SourceError:
+            continue  # the file's own load reports why and fails it alone
+    linked = identity.link_source_records(con)
+    reports = []
+    for name, counts in linked.items():
+        progress(f"{name}: {counts.records:,} customer records, {counts.linked:,} linked to known customers, "
+                 f"{counts.new_customers:,} new customers, {counts.unlinked:,} matching several customers")
+        merged = counts.records - counts.new_customers - counts.unlinked
+        reports.append(FileReport(replace(files[name], entity="customers", file=f"customers in {name}"),
+                                  FileCounts(rows_read=counts.records, rows_loaded=counts.new_customers,
+                                             rows_merged=merged, rows_rejected=counts.unlinked),
+                                  0, "", time.perf_counter() - started))
+    return reports
+
+
 def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source) -> str | None:
     """Put the entity's table of the published version back, or an empty one on a first load;
     says which, for the report. None when customers cannot be had at all."""
@@ -231,17 +281,17 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
             run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, source_file VARCHAR,
             entity VARCHAR, bytes BIGINT, checksum VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
             rows_duplicate BIGINT, rows_rejected BIGINT, values_cleared BIGINT, seconds DOUBLE,
-            read_notes VARCHAR, failure VARCHAR)
+            read_notes VARCHAR, failure VARCHAR, rows_merged BIGINT)
     """)
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
     _carry_history(con, params.db_path)
     finished = datetime.now().replace(microsecond=0)
     con.executemany(
-        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.checksum,
           f.counts.rows_read, f.counts.rows_loaded, f.counts.rows_duplicate,
           f.counts.rows_rejected, f.counts.values_cleared, f.seconds, "; ".join(f.counts.notes) or None,
-          f.failure) for f in report.files],
+          f.failure, f.counts.rows_merged) for f in report.files],
     )
     stages = {**report.stage_seconds, **{f"mart:{k}": v for k, v in report.mart_seconds.items()}}
     con.executemany("INSERT INTO etl_run_stages VALUES (?, ?, ?)",

@@ -83,3 +83,49 @@ class Source:
     line_number_as: str | None = None
     # Values for columns the export lacks ({"status": "completed"} for a log of sales only).
     defaults: dict[str, str] = field(default_factory=dict)
+    # Columns computed from export columns (etl/derived.py): canonical column -> how.
+    derived: dict[str, Derivation] = field(default_factory=dict)
+    # For a source whose rows name no customer number of ours (a helpdesk, a web shop): export
+    # header -> identity field (external_id, email, phone, full_name, city). The identity step
+    # (etl/identity.py) links each row to a customer by these, or makes a new customer.
+    identity: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def helper_columns(self) -> dict[str, str]:
+        """Export headers read only to derive columns or identify the customer, with the name
+        each has in the raw relation (never a canonical column: they start with `_`)."""
+        helpers = {header: f"{IDENTITY_PREFIX}{name}" for header, name in self.identity.items()}
+        for column, how in self.derived.items():
+            helpers.update({header: f"_derived_{column}_{i}" for i, header in enumerate(how.headers)
+                            if header not in helpers})
+        return {header: name for header, name in helpers.items() if header not in self.columns}
+
+    @property
+    def read_columns(self) -> dict[str, str]:
+        """Every export header the reader takes, with its name in the raw relation: mapped ones
+        by their canonical name, helpers by theirs."""
+        return {**self.columns, **self.helper_columns}
+
+
+IDENTITY_FIELDS = ("external_id", "email", "phone", "full_name", "city")
+IDENTITY_PREFIX = "_identity_"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A column computed from export columns: `op` is one of DERIVATIONS, `headers` the export
+    columns it reads, `base` a canonical column it starts from (minutes_after)."""
+
+    op: str
+    headers: tuple[str, ...]
+    base: str | None = None
+
+
+# What a derived column can be, each for an export shape we ship a mapping for:
+#   minutes_after  a moment = a canonical moment + an export column of minutes (Zendesk's
+#                  "First reply time in minutes" after "Created at")
+#   product        the product of two export numbers (Shopify's line price x quantity)
+#   digits_of      the digits of an export value ("#1001" -> 1001, Shopify's order name)
+#   per_group      an export value given on one row of a group only, for every row of the group
+#                  (Shopify writes an order's status on its first line item only)
+DERIVATIONS = ("minutes_after", "product", "digits_of", "per_group")

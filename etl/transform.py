@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from crm360 import config, outreach_rules, segments, textnorm
+from etl import identity
 from etl.extract import Readable, header_lines, raw_relation, readable
 from etl.sources import ENTITY_COLUMNS, STAGING_TYPES, Source
 
@@ -28,10 +29,11 @@ class FileCounts:
     rows_rejected: int = 0
     values_cleared: int = 0
     notes: tuple[str, ...] = ()  # what was detected or converted to read the file
+    rows_merged: int = 0         # records found to be a customer already loaded (etl/identity.py)
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_duplicate + self.rows_rejected
+        return self.rows_read == self.rows_loaded + self.rows_merged + self.rows_duplicate + self.rows_rejected
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -141,6 +143,8 @@ def _stage_and_load(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str
         FROM ({model})""")
     _line_numbers(con, source)
     _quarantine(con, source, run_id)
+    if source.entity != "customers" and "customer_id" in ENTITY_COLUMNS[source.entity]:
+        identity.move_merged_facts(con, f"stg_{source.entity}")
     counts = _counts(con, source)
     counts.notes = tuple(found.notes)
     _core_table(con, source)
@@ -202,7 +206,7 @@ REJECTED = "_rejected"
 def _canonical_column(source: Source) -> str:
     """The reader names a column by its export header; the quarantine uses our name for it."""
     cases = " ".join(f"WHEN '{header.replace(chr(39), chr(39) * 2)}' THEN '{column}'"
-                     for header, column in source.columns.items())
+                     for header, column in source.read_columns.items())
     return f"CASE column_name {cases} ELSE nullif(column_name, '') END"
 
 

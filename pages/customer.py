@@ -66,6 +66,8 @@ def _resolve_customer() -> int | None:
             st.info(f"No customer matches “{query[:80]}”. Check the spelling or try the phone "
                     "number or e-mail.")
             return None
+        if result.note:
+            st.info(result.note, icon=":material/merge:")
         ids = result.matches["customer_id"].to_list()
         chosen = chosen if chosen in ids else ids[0]
         _show_matches(result, chosen)
@@ -274,6 +276,9 @@ def _show_satisfaction(record: views.CustomerRecord) -> None:
 
 def _show_profile(customer_id: int) -> None:
     record = queries.load_customer(db, customer_id)
+    if record is None and (merge := queries.merged_into(db, customer_id)) is not None:
+        st.info(queries.merge_note(customer_id, *merge), icon=":material/merge:")
+        customer_id, record = merge[0], queries.load_customer(db, merge[0])
     if record is None:
         st.error(f"There is no customer #{customer_id}.")
         return

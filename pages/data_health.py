@@ -1,7 +1,7 @@
 """Data health: every ETL run, its row accounting per file, and the quarantined rows."""
 import streamlit as st
 
-from crm360 import export, ui
+from crm360 import export, identity_review, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import health
 
@@ -21,12 +21,12 @@ for failed in files.filter(files["failure"].is_not_null()).iter_rows(named=True)
     st.error(f"Not loaded: {failed['failure']}", icon=":material/error:")
 st.dataframe(files, hide_index=True, width="stretch", column_config={
     **{name: st.column_config.NumberColumn(name.replace("_", " "), help=GLOSSARY[name], format="%d")
-       for name in ("rows_read", "rows_loaded", "rows_duplicate", "rows_rejected", "values_cleared")},
+       for name in ("rows_read", "rows_loaded", "rows_merged", "rows_duplicate", "rows_rejected", "values_cleared")},
     "read_notes": st.column_config.TextColumn("read as", help=GLOSSARY["read_notes"]),
     "failure": st.column_config.TextColumn("failure", help=GLOSSARY["file_failure"]),
 })
 if files["reconciles"].all():
-    st.success("Every file reconciles: rows read = loaded + duplicates + rejected.")
+    st.success("Every file reconciles: rows read = loaded + merged + duplicates + rejected.")
 else:
     st.error("Some file does not reconcile; see the table above.")
 
@@ -46,3 +46,48 @@ else:
         f"Download the quarantine of {'every file' if chosen == 'all files' else chosen} (CSV)",
         lambda: export.to_csv(health.quarantine_rows(db, None if chosen == "all files" else chosen, limit=None)),
         file_name="quarantine.csv", mime="text/csv", icon=":material/download:")
+
+st.subheader("Customers across systems", anchor=False)
+identity = health.identity_summary(db)
+if identity.is_empty():
+    st.caption("No customer record was merged, and no export without customer numbers was linked.")
+else:
+    st.dataframe(identity, hide_index=True, width="stretch", column_config={
+        "records": st.column_config.NumberColumn("records", help=GLOSSARY["identity_records"], format="%d"),
+        "rows": st.column_config.NumberColumn("rows", help="Rows of the export that belong to these records.",
+                                              format="%d")})
+    merged = health.merged_records(db)
+    if merged.height:
+        with st.expander(f"Merged customer numbers ({merged.height:,} shown)"):
+            st.dataframe(merged, hide_index=True, width="stretch")
+
+st.subheader("Possible duplicates", anchor=False, help=GLOSSARY["possible_duplicates"])
+if saved := st.session_state.pop("identity_decision_saved", None):
+    st.success(saved)
+decisions = identity_review.DecisionStore()
+pairs, pending = health.review_pairs(db, decisions.decided_pairs())
+if not pending:
+    st.success("No possible duplicate is waiting for a decision.")
+else:
+    shown = f"; the first {pairs.height} below." if pending > pairs.height else "."
+    st.caption(f"{pending:,} pairs to judge{shown}")
+    st.dataframe(pairs, hide_index=True, width="stretch")
+    labels = {f"{r['customer_a']} {r['full_name_a']} / {r['customer_b']} {r['full_name_b']} ({r['reasons']})":
+              (r["customer_a"], r["customer_b"]) for r in pairs.iter_rows(named=True)}
+    with st.form("identity_decision", clear_on_submit=True):
+        chosen_pair = st.selectbox("Pair", list(labels))
+        verdict = st.radio("These two records are", ["the same person", "different people"], horizontal=True)
+        decided_by = st.text_input("Your name", max_chars=identity_review.MAX_TEXT)
+        note = st.text_input("Why (optional)", max_chars=identity_review.MAX_TEXT)
+        if st.form_submit_button("Save the decision"):
+            a, b = labels[chosen_pair]
+            try:
+                decisions.decide(a, b, verdict == "the same person", decided_by, note)
+            except identity_review.DecisionError as error:
+                st.error(str(error))
+            else:
+                # Shown after the rerun that takes the pair off the list.
+                st.session_state["identity_decision_saved"] = f"Saved: {a} and {b} " + (
+                    "will be merged by the next load." if verdict == "the same person"
+                    else "stay apart and will not be proposed again.")
+                st.rerun()

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from crm360.store import Database
+from crm360.store import Database, current_version
 from etl.pipeline import LoadParams, run_etl
 from seed.run import generate_raw_files
 
@@ -40,3 +41,30 @@ def load_dir(raw: Path, tmp_path: Path, **kwargs) -> tuple[Database, object]:
     db_path = tmp_path / "db" / "crm.duckdb"
     report = run_etl(LoadParams(raw_dir=raw, db_path=db_path, **kwargs))
     return Database(db_path), report
+
+
+# Bookkeeping of a run itself (its id, times, durations) differs by nature; everything loaded or
+# computed from the files must not.
+RUN_BOOKKEEPING = {"dataset_info", "etl_runs", "etl_run_stages", "model_fits"}
+
+
+def differing_tables(first: Path, second: Path) -> tuple[list[str], list[str]]:
+    """The tables of two published databases, and those whose rows differ (bookkeeping aside)."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{current_version(first)}' AS a (READ_ONLY)")
+    con.execute(f"ATTACH '{current_version(second)}' AS b (READ_ONLY)")
+    tables = [row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'a' ORDER BY table_name").fetchall()]
+    different = []
+    for table in sorted(set(tables) - RUN_BOOKKEEPING):
+        columns = [row[0] for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND table_name = ? "
+            "AND column_name NOT IN ('run_id', 'loaded_at')", [table]).fetchall()]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        changed = con.execute(f"""SELECT count(*) FROM (
+            (SELECT {listed} FROM a.{table} EXCEPT ALL SELECT {listed} FROM b.{table})
+            UNION ALL (SELECT {listed} FROM b.{table} EXCEPT ALL SELECT {listed} FROM a.{table}))""").fetchone()[0]
+        if changed:
+            different.append(f"{table}: {changed} rows")
+    con.close()
+    return tables, different

@@ -37,6 +37,13 @@ SURVEY_DEFAULTS = {"responded_at": "2026-06-01 10:00:00", "touchpoint": "purchas
                    "nps_score": 9, "comment": None}
 
 
+def _own_contact(customer: dict) -> dict:
+    """Each made-up customer a person of their own: an e-mail and phone of theirs, unless the test
+    gives some (two records with the same e-mail and phone are one person, and merged)."""
+    number = int(customer.get("customer_id") or 0) % 10_000_000
+    return {"email": f"customer{number}@example.com", "phone": f"0532 {number:07d}"}
+
+
 def _csv_text(header: list[str], rows: list[dict], sep: str = ",") -> str:
     def cell(value: object) -> str:
         text = "" if value is None else str(value)
@@ -66,7 +73,7 @@ def write_raw(directory: Path, *, customers: list[dict] | None = None,
     (directory / "product_issues.csv").write_text(
         _csv_text(columns["product_issues"], product_issues or []), encoding="utf-8")
     (directory / "customers.csv").write_text(
-        _csv_text(columns["customers"], [{**CUSTOMER_DEFAULTS, **c} for c in customers or []]),
+        _csv_text(columns["customers"], [{**CUSTOMER_DEFAULTS, **_own_contact(c), **c} for c in customers or []]),
         encoding="utf-8")
     (directory / "interactions.csv").write_text(
         _csv_text(columns["interactions"],

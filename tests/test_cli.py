@@ -23,7 +23,7 @@ def test_seed_then_etl_prints_the_accounting_and_publishes(tmp_path):
     assert seeded.returncode == 0 and "Wrote" in seeded.stdout
     loaded = _run("-m", "etl", "--raw", str(tmp_path / "raw"), "--db", str(tmp_path / "crm.duckdb"))
     assert loaded.returncode == 0, loaded.stderr
-    assert "read = loaded + duplicates + rejected for every file: yes" in loaded.stdout
+    assert "read = loaded + merged + duplicates + rejected for every file: yes" in loaded.stdout
     assert "interactions.csv" in loaded.stdout and "loading interactions.csv" in loaded.stderr
     con = duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM customers").fetchone()[0] > 290

@@ -60,9 +60,9 @@ def test_a_new_export_loads_through_a_mapping_with_translated_values(tmp_path):
     (raw / "customers.csv").unlink()
     (raw / "crm_musteriler.csv").write_text(CRM_EXPORT, encoding="utf-8")
     (raw / "mapping.toml").write_text(_seed_mapping_without("customers") + CUSTOMERS_MAPPING, encoding="utf-8")
-    assert find_mapping(raw) == raw / "mapping.toml"
+    assert find_mapping(raw) == [raw / "mapping.toml"]
     db, report = load_dir(raw, tmp_path)
-    assert report.mapping == raw / "mapping.toml"
+    assert report.mapping == [raw / "mapping.toml"]
     rows = db.frame("SELECT customer_id, full_name, email, phone, preferred_channel, consent_email, signup_date "
                     "FROM customers ORDER BY customer_id").rows()
     assert [str(r[6]) for r in rows] == ["2024-01-10", "2024-02-11", "2024-03-12"]  # ISO and dotted alike

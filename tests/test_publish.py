@@ -13,7 +13,7 @@ import pytest
 from crm360.store import Database, all_versions, current_version
 from etl.pipeline import LoadParams, run_etl
 from seed.run import generate_raw_files
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, differing_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,27 +140,9 @@ def test_two_runs_on_the_same_files_give_the_same_tables(tmp_path):
     first, second = tmp_path / "a" / "crm.duckdb", tmp_path / "b" / "crm.duckdb"
     for db_path in (first, second):
         run_etl(LoadParams(raw_dir=raw, db_path=db_path))
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{current_version(first)}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{current_version(second)}' AS b (READ_ONLY)")
-    # Bookkeeping of the run itself (its id, times, durations) differs by nature; everything
-    # loaded or computed from the files must not.
-    bookkeeping = {"dataset_info", "etl_runs", "etl_run_stages", "model_fits"}
-    tables = [row[0] for row in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'a' ORDER BY table_name").fetchall()]
+    tables, different = differing_tables(first, second)
     assert {"customers", "interactions", "purchases", "customer_summary", "outreach_candidates", "trend_orders",
             "quarantine"} <= set(tables)
-    different = []
-    for table in sorted(set(tables) - bookkeeping):
-        columns = [row[0] for row in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND table_name = ? "
-            "AND column_name NOT IN ('run_id', 'loaded_at')", [table]).fetchall()]
-        listed = ", ".join(f'"{c}"' for c in columns)
-        changed = con.execute(f"""SELECT count(*) FROM (
-            (SELECT {listed} FROM a.{table} EXCEPT ALL SELECT {listed} FROM b.{table})
-            UNION ALL (SELECT {listed} FROM b.{table} EXCEPT ALL SELECT {listed} FROM a.{table}))""").fetchone()[0]
-        if changed:
-            different.append(f"{table}: {changed} rows")
     assert not different, different
 
 

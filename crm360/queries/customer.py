@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import polars as pl
@@ -17,7 +17,9 @@ from crm360.store import Database, Snapshot
 from crm360.textnorm import fold_text, normalize_email, normalize_phone
 
 MAX_QUERY_LENGTH = 200
-_CUSTOMER_NUMBER = re.compile(r"^\d{7,9}$")
+# Customer numbers are the company's own (CDNOW's run from 1); digits too few for a phone number
+# (10 with the area code) are a customer number.
+_CUSTOMER_NUMBER = re.compile(r"^\d{1,9}$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class SearchResult:
     matches: pl.DataFrame  # the best `limit` matches, ranked
     message: str = ""
     total: int = 0       # how many customers match in all
+    note: str = ""       # something the agent should know about the match (a merged number)
 
     @classmethod
     def of(cls, kind: str, matches: pl.DataFrame, total: int | None = None) -> SearchResult:
@@ -53,7 +56,12 @@ def search_customers(db: Database, text: str | None, limit: int = 10) -> SearchR
                             f"{MAX_QUERY_LENGTH}. Type a name, phone, e-mail or customer number.")
     with db.snapshot() as snap:
         if _CUSTOMER_NUMBER.match(query):
-            return _fetch(snap, "customer_number", "customer_id", int(query), limit)
+            found = _fetch(snap, "customer_number", "customer_id", int(query), limit)
+            merge = None if found.total else _merged_into(snap, int(query))
+            if merge is None:
+                return found
+            survivor = _fetch(snap, "customer_number", "customer_id", merge[0], limit)
+            return replace(survivor, note=merge_note(int(query), *merge))
         if "@" in query:
             email = normalize_email(query)
             if email is None:
@@ -63,7 +71,7 @@ def search_customers(db: Database, text: str | None, limit: int = 10) -> SearchR
             phone = normalize_phone(query)
             if phone is None:
                 return SearchResult("invalid", _empty(),
-                                    f"“{query}” is neither a customer number (7-9 digits) nor a phone number.")
+                                    f"“{query}” is neither a customer number (up to 9 digits) nor a phone number.")
             return _fetch(snap, "phone", "phone", phone, limit)
         return _search_name(snap, query, limit)
 
@@ -107,6 +115,22 @@ def _one_typo_away(snap: Snapshot, word: str) -> tuple[str, ...]:
         return ()
     return tuple(snap.frame("SELECT token FROM customer_name_words WHERE damerau_levenshtein(token, ?) <= 1",
                             [word])["token"].to_list())
+
+
+def merged_into(db: Database, customer_id: int) -> tuple[int, str] | None:
+    """The customer a merged customer number now belongs to, and why (etl/identity.py)."""
+    with db.snapshot() as snap:
+        return _merged_into(snap, customer_id)
+
+
+def _merged_into(snap: Snapshot, customer_id: int) -> tuple[int, str] | None:
+    snap.cursor.execute("SELECT survivor_id, rule FROM customer_merges WHERE merged_id = ?", [customer_id])
+    row = snap.cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def merge_note(merged: int, survivor: int, rule: str) -> str:
+    return f"Customer #{merged} was merged into #{survivor} ({rule}); showing #{survivor}."
 
 
 def customer_profile(db: Database, customer_id: int) -> dict | None:

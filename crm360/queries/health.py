@@ -39,10 +39,11 @@ def run_files(db: Database, run_id: str) -> pl.DataFrame:
         present = {row[0] for row in snap.cursor.execute(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = 'etl_runs'").fetchall()}
         later = ", ".join(name if name in present else f"NULL::VARCHAR AS {name}" for name in _LATER_RUN_COLUMNS)
+        merged = "coalesce(rows_merged, 0)" if "rows_merged" in present else "0"
         return snap.frame(
-            f"""SELECT source_file, rows_read, rows_loaded, rows_duplicate, rows_rejected,
+            f"""SELECT source_file, rows_read, rows_loaded, {merged} AS rows_merged, rows_duplicate, rows_rejected,
                        values_cleared,
-                       rows_read = rows_loaded + rows_duplicate + rows_rejected AS reconciles,
+                       rows_read = rows_loaded + {merged} + rows_duplicate + rows_rejected AS reconciles,
                        round(seconds, 2) AS seconds, bytes, checksum, {later}
                 FROM etl_runs WHERE run_id = ? ORDER BY source_file""", [run_id])
 
@@ -60,3 +61,50 @@ def quarantine_rows(db: Database, source_file: str | None = None, limit: int | N
                FROM quarantine WHERE ? IS NULL OR source_file = ?
                ORDER BY source_file, line_number LIMIT ?""",
             [source_file, source_file, limit])
+
+
+def identity_summary(db: Database) -> pl.DataFrame:
+    """How this load told customers apart: records merged into another customer record, and rows
+    of other systems linked to customers, by rule."""
+    return db.frame(
+        """SELECT 'customer file' AS source, rule, count(*) AS records, NULL::BIGINT AS rows
+           FROM customer_merges GROUP BY rule
+           UNION ALL
+           SELECT source_file, rule, count(*), sum(rows) FROM identity_links GROUP BY source_file, rule
+           ORDER BY source, records DESC""")
+
+
+def merged_records(db: Database, limit: int = 200) -> pl.DataFrame:
+    """Customer numbers merged into another, with the survivor and why."""
+    return db.frame(
+        """SELECT m.merged_id, m.survivor_id, s.full_name AS survivor_name, m.rule, m.evidence, m.decided_by
+           FROM customer_merges m LEFT JOIN customers s ON s.customer_id = m.survivor_id
+           ORDER BY m.merged_id LIMIT ?""", [limit])
+
+
+_PAIR_SIDE = ("full_name", "city", "phone", "email", "signup_date", "orders", "last_contact_at")
+
+
+def review_pairs(db: Database, decided: set[tuple[int, int]] = frozenset(), limit: int = 200
+                 ) -> tuple[pl.DataFrame, int]:
+    """Possible duplicates still to judge (the load's list less the pairs decided since), each
+    pair with both records side by side; and how many there are in all."""
+    sides = ", ".join(f"a.{c} AS {c}_a, b.{c} AS {c}_b" for c in _PAIR_SIDE)
+    with db.snapshot() as snap:
+        decided_frame = pl.DataFrame(sorted(decided), schema={"customer_a": pl.Int64, "customer_b": pl.Int64},
+                                     orient="row")
+        snap.cursor.register("decided_since_load", decided_frame.to_arrow())
+        try:
+            pending = """FROM identity_review r WHERE NOT EXISTS (
+                             SELECT 1 FROM decided_since_load d
+                             WHERE d.customer_a = r.customer_a AND d.customer_b = r.customer_b)"""
+            total = snap.cursor.execute(f"SELECT count(*) {pending}").fetchone()[0]
+            pairs = snap.frame(
+                f"""SELECT r.customer_a, r.customer_b, r.reasons, r.evidence, {sides}
+                    FROM (SELECT r.* {pending} ORDER BY r.customer_a, r.customer_b LIMIT ?) r
+                    JOIN customer_summary a ON a.customer_id = r.customer_a
+                    JOIN customer_summary b ON b.customer_id = r.customer_b
+                    ORDER BY r.customer_a, r.customer_b""", [limit])
+        finally:
+            snap.cursor.unregister("decided_since_load")
+    return pairs, total

@@ -51,10 +51,13 @@ CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS
     ts < getvariable('earliest_event') OR ts > getvariable('load_time') + INTERVAL 1 DAY;
 
 -- Bytes first (cheap, and never fewer than characters), characters only for long values.
--- A fact row must name a customer we know: missing and unknown are one check with two reasons.
+-- A fact row must name a customer we know (or a number merged into one, etl/identity.py):
+-- missing and unknown are one check with two reasons.
 -- (The parameter is not called customer_id: a macro would substitute it inside the subquery.)
 CREATE OR REPLACE TEMP MACRO customer_problem(named_customer, raw_value) AS
-    problem(named_customer IS NULL OR named_customer NOT IN (SELECT customer_id FROM customers), 'customer_id',
+    problem(named_customer IS NULL
+            OR named_customer NOT IN (SELECT customer_id FROM customers UNION ALL SELECT merged_id FROM customer_merges),
+            'customer_id',
             CASE WHEN named_customer IS NULL THEN 'missing or not a whole number' ELSE 'unknown customer' END,
             raw_value, 'row_rejected');
 
