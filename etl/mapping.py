@@ -60,6 +60,8 @@ def read_mapping(path: Path | list[Path]) -> Mapping:
     entities = {s.entity for s in sources}
     identified = any(s.identity for s in sources)
     if customers_from is not None:
+        if any(s.entity == customers_from and any(c in s.file for c in "*?[") for s in sources):
+            raise MappingError(f"{path}: customers are made from one file; `customers_from` names a file pattern")
         if "customers" in entities:
             raise MappingError(f"{path}: customers come from a file, so `customers_from` must go")
         if customers_from not in entities or "customer_id" not in ENTITY_COLUMNS[customers_from]:

@@ -20,7 +20,7 @@ from etl.extract import SourceError, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
 from etl.sources import ENTITY_ORDER, Source
-from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load
+from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load_files
 
 
 @dataclass(frozen=True)
@@ -115,14 +115,14 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         identity.create_tables(con, identity.read_decisions(params.decisions_path))
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            digests = {s.file: hasher.submit(_checksum, params.raw_dir / s.file) for s in sources
-                       if (params.raw_dir / s.file).is_file()}
+            digests = {path.name: hasher.submit(_checksum, path) for s in sources
+                       for path in source_files(params.raw_dir, s) if path.is_file()}
             load_started = time.perf_counter()
             by_entity = {source.entity: source for source in sources}
             for entity in ENTITY_ORDER:
                 if entity in by_entity:
-                    report.files.append(_load_file(con, params, by_entity[entity], report.run_id, digests,
-                                                   progress))
+                    report.files.extend(_load_source(con, params, by_entity[entity], report.run_id, digests,
+                                                     progress))
                 elif entity == "customers" and mapping.customers_from:
                     report.files.append(_derive_customers(con, params, by_entity[mapping.customers_from], progress))
                 else:
@@ -153,27 +153,39 @@ def _warn_about_failed_fits(con: duckdb.DuckDBPyConnection, run_id: str, progres
         progress(f"warning: the {model} fit ({purpose}) did not converge ({message}); {left_out}")
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
-               digests: dict[str, Future], progress: Progress) -> FileReport:
-    """Load one file. A file that cannot be loaded (missing, empty, unreadable, a header without
-    its columns, too many rejected rows) fails alone: its table keeps the previous load, the
-    other files load, and the run reports it. Only customers are indispensable: without them
-    (and no earlier load of them) there is nothing to publish."""
-    path = params.raw_dir / source.file
+def source_files(raw_dir: Path, source: Source) -> list[Path]:
+    """The files a source reads: its file, or every file its pattern (`orders-*.csv`) matches, in
+    name order (exports named by date sort as they were made)."""
+    if any(char in source.file for char in "*?["):
+        return sorted(path for path in raw_dir.glob(source.file) if path.is_file())
+    return [raw_dir / source.file]
+
+
+def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
+                 digests: dict[str, Future], progress: Progress) -> list[FileReport]:
+    """Load a source's files. A source that cannot be loaded (a file missing, empty, unreadable,
+    a header without its columns, too many rejected rows) fails alone: its table keeps the
+    previous load, the other sources load, and the run reports it. Only customers are
+    indispensable: without them (and no earlier load of them) there is nothing to publish."""
+    paths = source_files(params.raw_dir, source)
     started = time.perf_counter()
-    progress(f"loading {source.file}")
-    counts, failure = FileCounts(), None
+    progress(f"loading {source.file}" + (f" ({len(paths)} files)" if len(paths) > 1 else ""))
+    per_file, failure = [FileCounts() for _ in paths], None
     try:
-        counts = stage_and_load(con, source, path, run_id)
-        if not counts.reconciles:
-            raise LoadFailed(f"{source.file}: counts do not add up: {counts}")
-        if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
-            failure = (f"{source.file}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
-                       f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
-                       f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, source.file))
+        if not paths:
+            raise SourceError(f"{source.file}: no file in {params.raw_dir} matches")
+        per_file = stage_and_load_files(con, source, paths, run_id)
+        for path, counts in zip(paths, per_file, strict=True):
+            if not counts.reconciles:
+                raise LoadFailed(f"{path.name}: counts do not add up: {counts}")
+            if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
+                failure = (f"{path.name}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
+                           f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
+                           f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, path.name))
+                break
     except SourceError as error:
         failure = str(error)
-    seconds = time.perf_counter() - started
+    seconds = (time.perf_counter() - started) / max(1, len(paths))
     if failure:
         kept = _keep_previous(con, params, source)
         if kept is None:
@@ -181,12 +193,16 @@ def _load_file(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sourc
         failure += "; " + kept
         progress(f"FAILED {failure}")
     else:
-        progress(f"{source.file}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
-                 f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
-                 f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
-    present = path.is_file()
-    return FileReport(source, counts, path.stat().st_size if present else 0,
-                      digests[source.file].result() if source.file in digests else "", seconds, failure)
+        for path, counts in zip(paths, per_file, strict=True):
+            progress(f"{path.name}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
+                     f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
+                     f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
+    if not paths:
+        return [FileReport(source, FileCounts(), 0, "", seconds, failure)]
+    return [FileReport(replace(source, file=path.name), counts,
+                       path.stat().st_size if path.is_file() else 0,
+                       digests[path.name].result() if path.name in digests else "", seconds, failure)
+            for path, counts in zip(paths, per_file, strict=True)]
 
 
 def _derive_customers(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,
@@ -219,7 +235,8 @@ def _link_identities(con: duckdb.DuckDBPyConnection, params: LoadParams, sources
     files: dict[str, Source] = {}
     for source in sources:
         if source.identity:
-            files.setdefault(source.file, source)
+            for path in source_files(params.raw_dir, source):
+                files.setdefault(path.name, replace(source, file=path.name))
     if not files:
         return []
     started = time.perf_counter()

@@ -8,7 +8,7 @@ write the core table sorted by its clustering order so one customer's rows sit t
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -98,9 +98,53 @@ CREATE TABLE IF NOT EXISTS quarantine (
 def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
                    run_id: str) -> FileCounts:
     """Stage one file, quarantine its bad rows, write its core table; returns the counts."""
+    return stage_and_load_files(con, source, [path], run_id)[0]
+
+
+def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path],
+                         run_id: str) -> list[FileCounts]:
+    """Stage the files of one source (one file, or those its pattern matches, in name order),
+    quarantine their bad rows, write one core table; returns the counts per file.
+
+    Each file is staged and checked on its own, so its rows keep their own line numbers; the
+    staged rows are then appended in file order, and a row whose key comes again in a later
+    file is a duplicate (the later export is the newer state). Raises SourceError naming the
+    file when one cannot be read at all: the source then loads nothing.
+    """
     con.execute(QUARANTINE_DDL)
-    with readable(con, source, path) as found:
-        return _stage_and_load(con, found, run_id)
+    entity = source.entity
+    per_file, ranges = [], []
+    for order, path in enumerate(paths):
+        with readable(con, replace(source, file=path.name), path) as found:
+            counts = _stage_file(con, found, run_id)
+        start = 0 if order == 0 else con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0]
+        if order == 0:
+            con.execute(f"ALTER TABLE stg_{entity} RENAME TO _all_{entity}")
+        else:
+            con.execute(f"INSERT INTO _all_{entity} SELECT * FROM stg_{entity}")
+            con.execute(f"DROP TABLE stg_{entity}")
+        ranges.append((start, con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0]))
+        per_file.append(counts)
+    con.execute(f"ALTER TABLE _all_{entity} RENAME TO stg_{entity}")
+    _duplicates(con, source)
+    for counts, (start, end), kept in zip(per_file, ranges, _rows_kept(con, entity, ranges), strict=True):
+        counts.rows_duplicate = con.execute(f"SELECT count(*) FROM _duplicates_{entity} WHERE _seq >= ? AND _seq < ?",
+                                            [start, end]).fetchone()[0]
+        counts.rows_loaded = kept
+    _core_table(con, source)
+    for table in (f"stg_{entity}", f"_duplicates_{entity}"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return per_file
+
+
+def _rows_kept(con: duckdb.DuckDBPyConnection, entity: str, ranges: list[tuple[int, int]]) -> list[int]:
+    """Rows of each file's range that reach the core table (neither rejected nor an earlier copy)."""
+    if len(ranges) == 1:
+        return [con.execute(f"SELECT count(*) FROM stg_{entity} WHERE NOT {REJECTED}").fetchone()[0]
+                - con.execute(f"SELECT count(*) FROM _duplicates_{entity}").fetchone()[0]]
+    return [con.execute(f"""SELECT count(*) FROM stg_{entity} WHERE NOT {REJECTED} AND rowid >= ? AND rowid < ?
+                            AND rowid NOT IN (SELECT _seq FROM _duplicates_{entity})""", [start, end]).fetchone()[0]
+            for start, end in ranges]
 
 
 def empty_table(con: duckdb.DuckDBPyConnection, entity: str) -> None:
@@ -131,7 +175,9 @@ def customers_from_facts(con: duckdb.DuckDBPyConnection, found: Readable) -> int
     return con.execute("SELECT count(*) FROM customers").fetchone()[0]
 
 
-def _stage_and_load(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:
+def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:
+    """`stg_<entity>`: the file's rows typed and checked, its problems quarantined with their
+    lines; returns its counts so far (read, rejected, cleared)."""
     source = found.source
     model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, found))
     # In memory, in file order: the staged row's rowid is its position in the file, and the
@@ -145,13 +191,9 @@ def _stage_and_load(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str
     _quarantine(con, source, run_id)
     if source.entity != "customers" and "customer_id" in ENTITY_COLUMNS[source.entity]:
         identity.move_merged_facts(con, f"stg_{source.entity}")
-    counts = _counts(con, source)
+    counts = _file_counts(con, source)
     counts.notes = tuple(found.notes)
-    _core_table(con, source)
-    counts.rows_loaded = con.execute(f"SELECT count(*) FROM {source.entity}").fetchone()[0]
-    for table in (f"stg_{source.entity}", f"rejects_{source.entity}",
-                  f"_reject_scans_{source.entity}", f"_lines_{source.entity}",
-                  f"_duplicates_{source.entity}"):
+    for table in (f"rejects_{source.entity}", f"_reject_scans_{source.entity}", f"_lines_{source.entity}"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
@@ -210,7 +252,9 @@ def _canonical_column(source: Source) -> str:
     return f"CASE column_name {cases} ELSE nullif(column_name, '') END"
 
 
-def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
+def _duplicates(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """`_duplicates_<entity>`: staged rows whose key comes again later (in the file, or in a
+    later file); the last one wins."""
     entity = source.entity
     key = ", ".join(source.key)
     # Rows in key order: a row whose next row has the same key is an earlier copy. Ids usually
@@ -223,6 +267,10 @@ def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
             FROM stg_{entity} WHERE NOT {REJECTED}
         ) WHERE _key = _next_key
     """)
+
+
+def _file_counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
+    entity = source.entity
     staged, rejected, cleared = con.execute(f"""
         SELECT count(*),
                count(*) FILTER (WHERE {REJECTED}),
@@ -232,9 +280,7 @@ def _counts(con: duckdb.DuckDBPyConnection, source: Source) -> FileCounts:
     """).fetchone()
     unreadable = con.execute(
         f"SELECT count(DISTINCT line) FROM rejects_{entity}").fetchone()[0]
-    duplicates = con.execute(f"SELECT count(*) FROM _duplicates_{entity}").fetchone()[0]
-    return FileCounts(rows_read=staged + unreadable, rows_duplicate=duplicates,
-                      rows_rejected=rejected + unreadable, values_cleared=int(cleared))
+    return FileCounts(rows_read=staged + unreadable, rows_rejected=rejected + unreadable, values_cleared=int(cleared))
 
 
 # Rows sorted in one go: beyond this a sort of wide rows spills to disk on a machine of our
