@@ -110,3 +110,18 @@ GLOSSARY: dict[str, str] = {
     "file_failure": "Why the file was not loaded this run. Its table keeps the previous load (or is empty "
                     "on a first load); the other files loaded.",
 }
+
+
+# How the identity step (etl/identity.py) linked a record of another system, or merged a customer
+# record: the data-health page shows these beside its counts.
+IDENTITY_RULES: dict[str, str] = {
+    "same e-mail and phone": "a customer record with the same e-mail and phone as a lower customer number",
+    "confirmed the same person": "a pair a person confirmed on this page",
+    "external_id": "the other system stores our customer number for them",
+    "email": "an e-mail only one customer has",
+    "phone": "a phone only one customer has",
+    "group": "shares an e-mail or phone with a record linked to the customer",
+    "new": "no customer has this e-mail, phone or number: a new customer, without consent",
+    "ambiguous": "its e-mail or phone belongs to several customers: its rows are rejected (the other system "
+                 "should store the customer number)",
+}

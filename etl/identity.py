@@ -27,18 +27,11 @@ import duckdb
 from etl import record_key
 from etl.extract import Readable, identity_relation
 
+# What each link rule means is in crm360/glossary.py (IDENTITY_RULES), shown on the data-health page.
+
 # The event moment of each entity, for a new customer's sign-up day (their first event).
 EVENT_MOMENT = {"purchases": "ordered_at", "interactions": "started_at", "complaints": "opened_at",
                 "survey_responses": "responded_at"}
-
-LINK_RULES = {
-    "external_id": "external id is the customer number",
-    "email": "same e-mail as the customer",
-    "phone": "same phone as the customer (no one else has it)",
-    "group": "shares an e-mail or phone with a record linked to the customer",
-    "new": "new customer: no customer has this e-mail, phone or number",
-    "ambiguous": "shares an e-mail or phone with records of different customers",
-}
 
 MERGES_DDL = """
 CREATE OR REPLACE TABLE customer_merges (
@@ -209,20 +202,25 @@ def link_source_records(con: duckdb.DuckDBPyConnection) -> dict[str, LinkCounts]
         CREATE OR REPLACE TEMP TABLE _direct AS
         WITH known AS (SELECT customer_id, email, phone FROM customers
                        UNION ALL SELECT survivor_id, email, phone FROM customer_merges),
-             by_email AS (SELECT email, min(customer_id) AS customer_id FROM known
-                          WHERE email IS NOT NULL GROUP BY email HAVING count(DISTINCT customer_id) = 1),
-             by_phone AS (SELECT phone, min(customer_id) AS customer_id FROM known
-                          WHERE phone IS NOT NULL GROUP BY phone HAVING count(DISTINCT customer_id) = 1),
+             by_email AS (SELECT email, min(customer_id) AS customer_id, count(DISTINCT customer_id) AS holders
+                          FROM known WHERE email IS NOT NULL GROUP BY email),
+             by_phone AS (SELECT phone, min(customer_id) AS customer_id, count(DISTINCT customer_id) AS holders
+                          FROM known WHERE phone IS NOT NULL GROUP BY phone),
              numbers AS (SELECT customer_id AS number, customer_id FROM customers
                          UNION ALL SELECT merged_id, survivor_id FROM customer_merges)
         SELECT r.record_id,
                coalesce(n.customer_id, e.customer_id, p.customer_id) AS customer_id,
                CASE WHEN n.customer_id IS NOT NULL THEN 'external_id' WHEN e.customer_id IS NOT NULL THEN 'email'
-                    WHEN p.customer_id IS NOT NULL THEN 'phone' END AS rule
+                    WHEN p.customer_id IS NOT NULL THEN 'phone' END AS rule,
+               -- an e-mail or phone several customers have tells nothing apart, but says this is
+               -- not a new person either
+               coalesce(ae.holders, 0) > 1 OR coalesce(ap.holders, 0) > 1 AS ambiguous
         FROM _records r
         LEFT JOIN numbers n ON n.number = TRY_CAST(r.external_id AS BIGINT)
-        LEFT JOIN by_email e ON e.email = r.email
-        LEFT JOIN by_phone p ON p.phone = r.phone
+        LEFT JOIN by_email e ON e.email = r.email AND e.holders = 1
+        LEFT JOIN by_phone p ON p.phone = r.phone AND p.holders = 1
+        LEFT JOIN by_email ae ON ae.email = r.email
+        LEFT JOIN by_phone ap ON ap.phone = r.phone
     """)
     # Records sharing an e-mail or phone are one person: group them.
     con.execute("""
@@ -236,7 +234,8 @@ def link_source_records(con: duckdb.DuckDBPyConnection) -> dict[str, LinkCounts]
     _components(con, "_record_edges", "_record_groups")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _group_customers AS
-        SELECT g.label, count(DISTINCT d.customer_id) AS customers, min(d.customer_id) AS customer_id
+        SELECT g.label, count(DISTINCT d.customer_id) AS customers, min(d.customer_id) AS customer_id,
+               bool_or(d.ambiguous) AS ambiguous
         FROM _record_groups g JOIN _direct d ON d.record_id = g.node
         GROUP BY g.label
     """)
@@ -245,16 +244,16 @@ def link_source_records(con: duckdb.DuckDBPyConnection) -> dict[str, LinkCounts]
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _new_people AS
         SELECT label, ? + row_number() OVER (ORDER BY label) AS customer_id
-        FROM _group_customers WHERE customers = 0
+        FROM _group_customers WHERE customers = 0 AND NOT ambiguous
     """, [start])
     con.execute("""
         INSERT INTO identity_links
         SELECT r.source_file, r.record_key, r.external_id, r.email, r.phone, r.full_name,
                CASE WHEN d.customer_id IS NOT NULL THEN d.customer_id
                     WHEN gc.customers = 1 THEN gc.customer_id
-                    WHEN gc.customers = 0 THEN np.customer_id END,
+                    ELSE np.customer_id END,
                CASE WHEN d.customer_id IS NOT NULL THEN d.rule WHEN gc.customers = 1 THEN 'group'
-                    WHEN gc.customers = 0 THEN 'new' ELSE 'ambiguous' END,
+                    WHEN np.customer_id IS NOT NULL THEN 'new' ELSE 'ambiguous' END,
                r.rows
         FROM _records r JOIN _direct d USING (record_id)
         JOIN _record_groups g ON g.node = r.record_id

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from crm360 import export, identity_review, ui
-from crm360.glossary import GLOSSARY
+from crm360.glossary import GLOSSARY, IDENTITY_RULES
 from crm360.queries import health
 
 st.title("Data health")
@@ -56,6 +56,8 @@ else:
         "records": st.column_config.NumberColumn("records", help=GLOSSARY["identity_records"], format="%d"),
         "rows": st.column_config.NumberColumn("rows", help="Rows of the export that belong to these records.",
                                               format="%d")})
+    st.caption(" · ".join(f"**{rule}**: {meaning}" for rule, meaning in IDENTITY_RULES.items()
+                          if rule in set(identity["rule"])))
     merged = health.merged_records(db)
     if merged.height:
         with st.expander(f"Merged customer numbers ({merged.height:,} shown)"):

@@ -72,6 +72,7 @@ def test_rows_without_our_customer_number_are_linked_by_external_id_email_or_pho
         ("tickets.csv", "can@work.example", 1008, "phone"),      # unknown e-mail, but 1008's phone
         ("tickets.csv", "selin.aydin@example.com", 1009, "new"),
         ("tickets.csv", "kaan.sahin@example.com", 1010, "new"),
+        ("tickets.csv", "ali.demir@example.com", None, "ambiguous"),  # 1006's and 1007's e-mail
         ("orders.csv", "ayse.yilmaz@example.com", 1001, "email"),
         ("orders.csv", "zeynep.kaya@example.com", 1004, "email"),
         ("orders.csv", "selin.aydin@example.com", 1009, "new"),  # the helpdesk's new customer
@@ -132,16 +133,18 @@ def test_every_row_is_accounted_for_and_bad_rows_are_quarantined_with_their_line
     counts = {f.source.file + ":" + f.source.entity: (f.counts.rows_read, f.counts.rows_loaded, f.counts.rows_merged,
                                                       f.counts.rows_rejected) for f in report.files}
     assert counts["customers.csv:customers"] == (8, 7, 1, 0)
-    assert counts["customers in tickets.csv:customers"] == (7, 2, 5, 0)
+    assert counts["customers in tickets.csv:customers"] == (8, 2, 5, 1)
     assert counts["customers in orders.csv:customers"] == (5, 1, 4, 0)
-    assert counts["tickets.csv:interactions"] == (9, 8, 0, 1)
-    assert counts["tickets.csv:complaints"] == (9, 8, 0, 1)
+    assert counts["tickets.csv:interactions"] == (10, 8, 0, 2)
+    assert counts["tickets.csv:complaints"] == (10, 8, 0, 2)
     assert counts["orders.csv:purchases"] == (6, 5, 0, 1)
     assert all(f.counts.reconciles for f in report.files)
     assert _rows(db, "SELECT source_file, entity, line_number, field, raw_value FROM quarantine ORDER BY ALL") == [
         ("orders.csv", "purchases", 7, "status", "pending"),
         ("tickets.csv", "complaints", 8, "customer_id", "no customer number, e-mail or phone in the row"),
+        ("tickets.csv", "complaints", 11, "customer_id", "not linked to one customer: |ali.demir@example.com|"),
         ("tickets.csv", "interactions", 8, "customer_id", "no customer number, e-mail or phone in the row"),
+        ("tickets.csv", "interactions", 11, "customer_id", "not linked to one customer: |ali.demir@example.com|"),
     ]
     files = health.run_files(db, report.run_id)
     assert files["reconciles"].all() and files["rows_merged"].sum() == 10

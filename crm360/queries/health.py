@@ -17,6 +17,7 @@ def recent_runs(db: Database, limit: int = 20) -> pl.DataFrame:
         """WITH files AS (
                SELECT run_id, min(started_at) AS started_at, max(finished_at) AS finished_at,
                       count(*) AS files, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded,
+                      sum(coalesce(rows_merged, 0)) AS rows_merged,
                       sum(rows_duplicate) AS rows_duplicate, sum(rows_rejected) AS rows_rejected,
                       sum(values_cleared) AS values_cleared
                FROM etl_runs GROUP BY run_id
@@ -41,11 +42,11 @@ def run_files(db: Database, run_id: str) -> pl.DataFrame:
         later = ", ".join(name if name in present else f"NULL::VARCHAR AS {name}" for name in _LATER_RUN_COLUMNS)
         merged = "coalesce(rows_merged, 0)" if "rows_merged" in present else "0"
         return snap.frame(
-            f"""SELECT source_file, rows_read, rows_loaded, {merged} AS rows_merged, rows_duplicate, rows_rejected,
-                       values_cleared,
+            f"""SELECT source_file, entity, rows_read, rows_loaded, {merged} AS rows_merged, rows_duplicate,
+                       rows_rejected, values_cleared,
                        rows_read = rows_loaded + {merged} + rows_duplicate + rows_rejected AS reconciles,
                        round(seconds, 2) AS seconds, bytes, checksum, {later}
-                FROM etl_runs WHERE run_id = ? ORDER BY source_file""", [run_id])
+                FROM etl_runs WHERE run_id = ? ORDER BY source_file, entity""", [run_id])
 
 
 def quarantine_summary(db: Database) -> pl.DataFrame:

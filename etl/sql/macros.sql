@@ -58,7 +58,10 @@ CREATE OR REPLACE TEMP MACRO customer_problem(named_customer, raw_value) AS
     problem(named_customer IS NULL
             OR named_customer NOT IN (SELECT customer_id FROM customers UNION ALL SELECT merged_id FROM customer_merges),
             'customer_id',
-            CASE WHEN named_customer IS NULL THEN 'missing or not a whole number' ELSE 'unknown customer' END,
+            CASE WHEN named_customer IS NOT NULL THEN 'unknown customer'
+                 WHEN regexp_matches(CAST(raw_value AS VARCHAR), '^(no customer number|not linked)')
+                 THEN 'no customer identified by number, e-mail or phone'
+                 ELSE 'missing or not a whole number' END,
             raw_value, 'row_rejected');
 
 -- An event must have a moment that can be true.
