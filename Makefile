@@ -1,5 +1,6 @@
 # Two commands do all the set-up:
-#   make demo   installs, seeds 20,000 customers, loads them and serves http://localhost:8501
+#   make demo   installs, seeds 20,000 customers, loads them, makes one user per role (passwords
+#               printed once) and serves http://localhost:8501
 #   make test   installs and runs every test (browser tests skip with a message without Chromium)
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ PY := $(VENV)/bin/python
 CUSTOMERS ?= 20000
 PORT ?= 8501
 
-.PHONY: install demo data app test lint bench clean
+.PHONY: install demo data users app test lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +22,13 @@ data: install
 	$(PY) -m seed --customers $(CUSTOMERS) --out data/raw
 	$(PY) -m etl --raw data/raw --db data/crm.duckdb
 
+users: install
+	$(PY) -m crm360 users demo
+
 app: install
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
-demo: data app
+demo: data users app
 
 test: install
 	$(PY) -m ruff check .
@@ -35,3 +39,4 @@ bench: install
 
 clean:
 	rm -rf data/raw data/bench data/*.duckdb* data/.duckdb_tmp bench/results
+	@echo "kept: data/*.sqlite (users, audit log, campaigns, duplicate decisions)"

@@ -1,7 +1,9 @@
-"""Entry point: `streamlit run dashboard.py`. Declares the pages and their URL paths.
+"""Entry point: `streamlit run dashboard.py`. Signs the user in, then declares the pages their
+role may open, with their URL paths.
 
 The overview is the default page at `/`; the customer page lives at `/customer` so the
-telephony system can open `/customer?phone=...` (a default page answers only at `/`).
+telephony system can open `/customer?phone=...` (a default page answers only at `/`). Signing in
+keeps the link: the page opens once the agent has signed in.
 """
 import os
 
@@ -12,17 +14,32 @@ for _name, _value in config.APP_ENVIRONMENT.items():  # before anything imports 
 
 import streamlit as st  # noqa: E402
 
+from crm360 import session  # noqa: E402
+
 st.set_page_config(page_title="Customer 360", page_icon=":material/hub:", layout="wide")
 
+# (url path, page): the path is the one crm360.access.PAGE_ROLES names.
 PAGES = [
-    st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True),
-    st.Page("pages/customer.py", title="Customer lookup", icon=":material/person_search:", url_path="customer"),
-    st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:", url_path="segments"),
-    st.Page("pages/model.py", title="Value model", icon=":material/query_stats:", url_path="model"),
-    st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach"),
-    st.Page("pages/campaigns.py", title="Campaigns", icon=":material/checklist:", url_path="campaigns"),
-    st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends"),
-    st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:", url_path="data-health"),
+    ("", st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True)),
+    ("customer", st.Page("pages/customer.py", title="Customer lookup", icon=":material/person_search:",
+                         url_path="customer")),
+    ("segments", st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:", url_path="segments")),
+    ("model", st.Page("pages/model.py", title="Value model", icon=":material/query_stats:", url_path="model")),
+    ("outreach", st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach")),
+    ("campaigns", st.Page("pages/campaigns.py", title="Campaigns", icon=":material/checklist:", url_path="campaigns")),
+    ("trends", st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends")),
+    ("data-health", st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:",
+                            url_path="data-health")),
+    ("users", st.Page("pages/users.py", title="Users", icon=":material/group:", url_path="users")),
+    ("audit", st.Page("pages/audit.py", title="Audit log", icon=":material/policy:", url_path="audit")),
 ]
 
-st.navigation(PAGES).run()
+user = session.current_user()
+if user is None:
+    session.remember_link()  # a screen-pop's link opens once the agent has signed in
+    session.sign_in_form()
+    st.stop()
+allowed = {path: page for path, page in PAGES if session.may_open(user, path)}
+chosen = st.navigation(list(allowed.values()))
+session.follow_link(allowed)
+chosen.run()

@@ -1,5 +1,7 @@
 """`python -m crm360 backtest --db PATH --calibration-end DATE [--holdout-end DATE] [--json]`
 `python -m crm360 outreach --out FILE.csv|FILE.xlsx [--db PATH] [--campaigns PATH] [--reason CODE ...]`
+`python -m crm360 users add NAME --role agent|marketing|executive|admin [--password-stdin]`
+`python -m crm360 users list | password NAME | role NAME ROLE | remove NAME | demo`
 
 backtest:
 
@@ -16,14 +18,16 @@ in the last 14 days are left out. For scheduled exports to a dialler or a mailin
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from crm360 import campaigns, clock, config, export
+from crm360 import access, audit, campaigns, clock, config, export
+from crm360.audit import AuditLog
 from crm360.models import backtest
 from crm360.outreach_rules import RULE_BY_CODE
 from crm360.queries import outreach
@@ -52,9 +56,28 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--campaigns", type=Path, help="the campaign store (default: beside the database)")
     listing.add_argument("--reason", action="append", default=[], choices=sorted(RULE_BY_CODE),
                          help="only customers with this reason (repeat for several)")
+    users = commands.add_parser("users", help="manage who may sign in (users.sqlite beside the database)")
+    users.add_argument("--store", type=Path, help="the user store (default: CRM_USERS or beside the database)")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a user; prints a new password once unless one is piped in")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=access.ROLES)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password = actions.add_parser("password", help="give a user a new password (printed once)")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true")
+    role = actions.add_parser("role", help="change a user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=access.ROLES)
+    remove = actions.add_parser("remove", help="remove a user (kept in the audit log's history)")
+    remove.add_argument("name")
+    actions.add_parser("list", help="list the users and their roles")
+    actions.add_parser("demo", help="one user per role for the demo, passwords printed once (if none exist yet)")
     args = parser.parse_args(argv)
     if args.command == "outreach":
         return _write_outreach(args)
+    if args.command == "users":
+        return _manage_users(args)
     try:
         con = duckdb.connect(str(args.db), read_only=True)
     except duckdb.Error as error:
@@ -84,7 +107,12 @@ def _write_outreach(args: argparse.Namespace) -> int:
         chosen = outreach.CandidateFilter(rules=tuple(args.reason), held_back=store.held_back(now))
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
-        args.out.write_bytes(export.to_xlsx(listed) if args.out.suffix.lower() == ".xlsx" else export.to_csv(listed))
+        stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
+        args.out.write_bytes(export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
+                             else export.to_csv(listed, stamp))
+        AuditLog(audit.store_path(db.published)).record(
+            stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
+            rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
     except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge) as error:
         print(f"outreach: {error}", file=sys.stderr)
         return 1
@@ -92,6 +120,56 @@ def _write_outreach(args: argparse.Namespace) -> int:
         db.close()
     print(f"{listed.height:,} customers written to {args.out}; {held_back:,} held back "
           f"(contacted in a campaign in the last {config.CONTACT_PRESSURE_DAYS} days).")
+    return 0
+
+
+def _manage_users(args: argparse.Namespace) -> int:
+    store = access.UserStore(args.store)
+    log = AuditLog(audit.store_path(args.store) if args.store else None)
+    by = f"{getpass.getuser()} (command line)"
+    try:
+        if args.action == "list":
+            for name, role, created in store.users():
+                print(f"{name:<24} {role:<10} since {created}")
+            return 0
+        if args.action == "demo":
+            return _demo_users(store, log, by)
+        given = sys.stdin.readline().rstrip("\n") if getattr(args, "password_stdin", False) else None
+        if args.action == "add":
+            made = store.add(args.name, args.role, given)
+            print(f"added {args.name.strip().lower()} ({args.role})" + ("" if given else f"; password: {made}"))
+        elif args.action == "password":
+            made = store.set_password(args.name, given)
+            print(f"new password for {args.name}" + ("" if given else f": {made}"))
+        elif args.action == "role":
+            store.set_role(args.name, args.role)
+            print(f"{args.name} is now {args.role}")
+        else:
+            store.remove(args.name)
+            print(f"removed {args.name}")
+    except access.AccessError as error:
+        print(f"users: {error}", file=sys.stderr)
+        return 1
+    log.record(by, "command line", "user_change", page="users command", change=args.action,
+               user_changed=args.name.strip().lower(), new_role=getattr(args, "role", None))
+    return 0
+
+
+DEMO_USERS = {"agent": "agent", "marketing": "marketing", "executive": "executive", "admin": "admin"}
+
+
+def _demo_users(store: access.UserStore, log: AuditLog, by: str) -> int:
+    """One user per role, named after it; their passwords are printed this once."""
+    existing = {name for name, _, _ in store.users()}
+    if existing:
+        print(f"users: {len(existing)} users exist already ({', '.join(sorted(existing))}); no demo users made. "
+              "`python -m crm360 users password NAME` gives one a new password.")
+        return 0
+    print("Demo users (the passwords are shown only now; sign in at http://localhost:8501):")
+    for name, role in DEMO_USERS.items():
+        print(f"  {name:<10} {role:<10} password: {store.add(name, role)}")
+        log.record(by, "command line", "user_change", page="users command", change="demo", user_changed=name,
+                   new_role=role)
     return 0
 
 

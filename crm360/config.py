@@ -93,6 +93,18 @@ def identity_decisions_path() -> Path:
     return Path(os.environ.get("CRM_IDENTITY_DECISIONS", str(db_path().with_name(IDENTITY_DECISIONS_FILE))))
 
 
+# A signed-in session ends after this long without activity: long enough for a call and its
+# notes, short enough that an unattended screen locks itself. `CRM_SESSION_IDLE_MINUTES` overrides.
+SESSION_IDLE_MINUTES = 30
+
+
+def session_idle_minutes() -> float:
+    try:
+        return float(os.environ.get("CRM_SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES))
+    except ValueError:
+        return SESSION_IDLE_MINUTES
+
+
 CAMPAIGN_CONTROL_SHARE = 0.10       # drawn at creation and not contacted, to measure what contact changed
 CAMPAIGN_RESULT_WINDOW_DAYS = 30    # a campaign's effect: purchases and complaints this long after contact
 # Value at stake of an open complaint, by severity (TRY): what a lost complaint costs beyond the

@@ -31,12 +31,24 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
-def to_csv(frame: pl.DataFrame) -> bytes:
+Stamp = tuple[str, str]  # who exported (user and role) and when (ISO time)
+
+
+def stamped(frame: pl.DataFrame, stamp: Stamp | None) -> pl.DataFrame:
+    """Every row carries who exported the file and when: a file that travels (a dialler, a mailing
+    tool, an e-mail attachment) still says where it came from, and a column keeps the file a
+    plain table for whatever reads it."""
+    if stamp is None:
+        return frame
+    return frame.with_columns(pl.lit(stamp[0]).alias("exported_by"), pl.lit(stamp[1]).alias("exported_at"))
+
+
+def to_csv(frame: pl.DataFrame, stamp: Stamp | None = None) -> bytes:
     """UTF-8 with a byte-order mark, so Excel reads Turkish letters right."""
-    return b"\xef\xbb\xbf" + neutralise(frame).write_csv().encode("utf-8")
+    return b"\xef\xbb\xbf" + neutralise(stamped(frame, stamp)).write_csv().encode("utf-8")
 
 
-def to_xlsx(frame: pl.DataFrame, sheet: str = "list") -> bytes:
+def to_xlsx(frame: pl.DataFrame, sheet: str = "list", stamp: Stamp | None = None) -> bytes:
     """An Excel workbook: text is written as text cells (never as formulas, links or numbers,
     and neutralised as in the CSV so a cell edited later does not run either); numbers stay
     numbers. Written row by row in xlsxwriter's constant-memory mode, so a list of hundreds of
@@ -44,11 +56,13 @@ def to_xlsx(frame: pl.DataFrame, sheet: str = "list") -> bytes:
     if frame.height + 1 > EXCEL_MAX_ROWS:
         raise ExportTooLarge(f"{frame.height:,} rows do not fit in one Excel sheet "
                              f"({EXCEL_MAX_ROWS - 1:,} at most): narrow the filters or download the CSV.")
-    safe = neutralise(frame)
+    safe = neutralise(stamped(frame, stamp))
     buffer = io.BytesIO()
     options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                "strings_to_numbers": False, "default_date_format": "dd.mm.yyyy hh:mm"}
     with xlsxwriter.Workbook(buffer, options) as workbook:
+        if stamp is not None:
+            workbook.set_properties({"author": stamp[0], "comments": f"Exported from Customer 360 at {stamp[1]}"})
         worksheet = workbook.add_worksheet(sheet)
         worksheet.write_row(0, 0, safe.columns, workbook.add_format({"bold": True}))
         worksheet.freeze_panes(1, 0)

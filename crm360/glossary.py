@@ -56,6 +56,8 @@ GLOSSARY: dict[str, str] = {
                       + ").",
     "outreach_priority": "Value at stake times the chance that contacting the customer helps; with several "
                          "reasons, the chance that at least one helps (each rule's chance is listed with the rules).",
+    "consented_contacts": "Shown only where the customer consented to that channel (e-mail consent for the e-mail; "
+                          "phone or SMS consent for the phone), masked otherwise; the downloads follow the same rule.",
     "rows_read": "Data rows in the file (the header excluded), unreadable lines included.",
     "rows_loaded": "Rows that passed every check and are in the tables.",
     "rows_duplicate": "Rows whose natural key (e.g. interaction_id) appeared again later in the "

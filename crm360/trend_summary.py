@@ -36,7 +36,9 @@ def _filters_text(chosen: trends.TrendFilter) -> str:
     return "; ".join(parts) or "all customers and channels"
 
 
-def summary_html(db: Database, view: trend_view.TrendView, figures: dict) -> bytes:
+def summary_html(db: Database, view: trend_view.TrendView, figures: dict,
+                 stamp: tuple[str, str] | None = None) -> bytes:
+    """The printable one-page summary; `stamp` (who exported it, when) is printed in its footer."""
     chosen = view.filters
     before = chosen.previous()
     tiles = [[tile.label, trend_view.shown(figures[tile.kpi]["now"], tile.kind),
@@ -57,7 +59,8 @@ def summary_html(db: Database, view: trend_view.TrendView, figures: dict) -> byt
 <div class="columns"><div><h2>Top complaint causes</h2>
 {_table(["Cause", "This period", "Previous", "Change"], cause_rows)}</div>
 <div><h2>Net revenue by segment</h2>{_table(["Segment", "Net revenue", "Buying customers"], group_rows)}</div></div>
-<footer>{escape(GLOSSARY["period_change"])} Definitions of every figure: the app's Overview page.</footer>
+<footer>{escape(GLOSSARY["period_change"])} Definitions of every figure: the app's Overview page.
+{f"<br>Exported by {escape(stamp[0])} at {escape(stamp[1])}." if stamp else ""}</footer>
 </body></html>"""
     return html.encode("utf-8")
 

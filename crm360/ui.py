@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm360 import clock, config
+from crm360 import clock, config, session
+from crm360.access import User
 from crm360.campaigns import CampaignStore, store_path
 from crm360.numbers import money  # noqa: F401  (pages call ui.money)
 from crm360.queries import customer
@@ -112,3 +114,15 @@ def plain(text: object) -> str:
     """Text from the data made safe for Streamlit's markdown: shown as typed, never as markup."""
     value = "" if text is None else str(text)
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)
+
+
+def profile_link(user: User, column: str = "customer_id") -> pl.Expr:
+    """The customer page's link for each row, for users who may open it (agents); empty otherwise."""
+    if session.may_open(user, "customer"):
+        return pl.format("/customer?customer={}", column).alias("profile")
+    return pl.lit(None, dtype=pl.String).alias("profile")
+
+
+def profile_column(user: User, label: str = "Open"):
+    """The link column's settings, or None (which hides it) for users who may not open profiles."""
+    return st.column_config.LinkColumn(label, display_text="open") if session.may_open(user, "customer") else None

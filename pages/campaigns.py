@@ -5,7 +5,7 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from crm360 import campaigns, config, ui
+from crm360 import campaigns, config, session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import campaign_results
 
@@ -69,6 +69,7 @@ def show_results(campaign: dict, members: list[dict], now: datetime) -> None:
                f"control group (a flattering comparison: they are the ones who picked up): {said}.")
 
 
+user = session.require("campaigns")
 st.title("Campaigns")
 db = ui.database()
 now = ui.now_caption(db)
@@ -108,6 +109,7 @@ with left.form("status"):
     status = st.selectbox("Status", campaigns.STATUSES, index=campaigns.STATUSES.index(campaign["status"]))
     if st.form_submit_button("Set status"):
         store.set_status(chosen, status)
+        session.record("campaign_change", page="campaigns", campaign=chosen, change="status", status=status)
         st.rerun()
 with right.form("contacted"):
     to_contact = members.filter((pl.col("control") == 0) & pl.col("contacted_at").is_null())["customer_id"].to_list()
@@ -116,14 +118,16 @@ with right.form("contacted"):
     if st.form_submit_button("Record the contact") and customer is not None:
         try:
             store.mark_contacted(chosen, customer, outcome)
+            session.record("campaign_change", page="campaigns", customer_ids=[customer], campaign=chosen,
+                           change="contacted", outcome=outcome)
             st.rerun()
         except campaigns.CampaignError as problem:
             st.error(str(problem))
-st.dataframe(members.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"),
+st.dataframe(members.with_columns(ui.profile_link(user),
                                   pl.col("contacted_at").str.to_datetime(strict=False))
              .select("profile", "customer_id", "control", "reasons", "contacted_at", "outcome"),
              hide_index=True, width="stretch", column_config={
-                 "profile": st.column_config.LinkColumn("Open", display_text="open"),
+                 "profile": ui.profile_column(user),
                  "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
                  "control": st.column_config.CheckboxColumn("Control group"), "reasons": "Why",
                  "contacted_at": st.column_config.DatetimeColumn("Contacted", format="DD.MM.YYYY HH:mm"),

@@ -7,11 +7,12 @@ import polars as pl
 import streamlit as st
 
 from crm360 import record as views
-from crm360 import ui
+from crm360 import session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import customer as queries
 from crm360.textnorm import mask_phone
 
+user = session.require("customer")
 st.title("Customer lookup")
 db = ui.database()
 now = ui.now_caption(db)
@@ -60,15 +61,17 @@ def _resolve_customer() -> int | None:
     if query:
         result = queries.search_customers(db, query)
         if result.message:
-            st.warning(result.message)
+            st.warning(ui.plain(result.message))
             return None
         if result.matches.is_empty():
-            st.info(f"No customer matches “{query[:80]}”. Check the spelling or try the phone "
+            st.info(f"No customer matches “{ui.plain(query[:80])}”. Check the spelling or try the phone "
                     "number or e-mail.")
             return None
         if result.note:
             st.info(result.note, icon=":material/merge:")
         ids = result.matches["customer_id"].to_list()
+        session.record_when_changed("customer-search", query, "search", page="customer", customer_ids=ids,
+                                    query=query, kind=result.kind, matches=result.total)
         chosen = chosen if chosen in ids else ids[0]
         _show_matches(result, chosen)
         return chosen
@@ -79,17 +82,19 @@ def _resolve_customer() -> int | None:
         raw = params["customer"]
         if raw.isdigit():
             return int(raw)
-        st.error(f"“{raw[:40]}” in the link is not a customer number.")
+        st.error(f"“{ui.plain(raw[:40])}” in the link is not a customer number.")
         return None
     if "phone" in params:
         result = queries.search_customers(db, params["phone"])
         if result.kind != "phone" or result.message:
-            st.error(f"“{params['phone'][:40]}” in the link is not a phone number.")
+            st.error(f"“{ui.plain(params['phone'][:40])}” in the link is not a phone number.")
             return None
         if result.matches.is_empty():
-            st.info(f"No customer has the phone number {params['phone'][:40]}.")
+            st.info(f"No customer has the phone number {ui.plain(params['phone'][:40])}.")
             return None
         ids = result.matches["customer_id"].to_list()
+        session.record_when_changed("customer-search", params["phone"], "search", page="customer", customer_ids=ids,
+                                    query=params["phone"], kind="phone link", matches=result.total)
         _show_matches(result, ids[0])
         if len(ids) > 1:
             st.warning(f"{len(ids)} customers share this number: ask the caller's name.")
@@ -143,7 +148,8 @@ def _show_alerts(record: views.CustomerRecord) -> None:
             st.info(f"Open complaint #{row['complaint_id']} ({label}): answered, not resolved; "
                     f"opened {age} ago.", icon=":material/pending:")
     for row in views.recent_warnings(record, now).iter_rows(named=True):
-        st.warning(f"{row['happened_at']:%d.%m.%Y}: {row['message']}", icon=":material/sentiment_dissatisfied:")
+        st.warning(f"{row['happened_at']:%d.%m.%Y}: {ui.plain(row['message'])}",
+                   icon=":material/sentiment_dissatisfied:")
     for campaign in ui.campaigns().of_customer(record.customer_id):
         if campaign["status"] in ("finished", "cancelled"):
             continue
@@ -282,6 +288,8 @@ def _show_profile(customer_id: int) -> None:
     if record is None:
         st.error(f"There is no customer #{customer_id}.")
         return
+    session.record_when_changed("customer-view", customer_id, "profile_view", page="customer",
+                                customer_ids=[customer_id])
     _show_header(record.profile)
     _show_standing(record.profile)
     _show_alerts(record)

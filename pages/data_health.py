@@ -1,10 +1,11 @@
 """Data health: every ETL run, its row accounting per file, and the quarantined rows."""
 import streamlit as st
 
-from crm360 import export, identity_review, ui
+from crm360 import identity_review, session, ui
 from crm360.glossary import GLOSSARY, IDENTITY_RULES
 from crm360.queries import health
 
+user = session.require("data-health")
 st.title("Data health")
 db = ui.database()
 info = health.dataset_info(db)
@@ -18,7 +19,7 @@ st.dataframe(runs, hide_index=True, width="stretch")
 st.subheader("Files in the serving run", anchor=False)
 files = health.run_files(db, info["run_id"])
 for failed in files.filter(files["failure"].is_not_null()).iter_rows(named=True):
-    st.error(f"Not loaded: {failed['failure']}", icon=":material/error:")
+    st.error(f"Not loaded: {ui.plain(failed['failure'])}", icon=":material/error:")
 st.dataframe(files, hide_index=True, width="stretch", column_config={
     **{name: st.column_config.NumberColumn(name.replace("_", " "), help=GLOSSARY[name], format="%d")
        for name in ("rows_read", "rows_loaded", "rows_merged", "rows_duplicate", "rows_rejected", "values_cleared")},
@@ -44,7 +45,9 @@ else:
     # raw value of every rejected row and cleared value, for the team that owns the export.
     st.download_button(
         f"Download the quarantine of {'every file' if chosen == 'all files' else chosen} (CSV)",
-        lambda: export.to_csv(health.quarantine_rows(db, None if chosen == "all files" else chosen, limit=None)),
+        session.export_file("data-health",
+                            lambda: health.quarantine_rows(db, None if chosen == "all files" else chosen, limit=None),
+                            what="quarantine", file=chosen),
         file_name="quarantine.csv", mime="text/csv", icon=":material/download:")
 
 st.subheader("Customers across systems", anchor=False)
@@ -85,6 +88,8 @@ else:
             a, b = labels[chosen_pair]
             try:
                 decisions.decide(a, b, verdict == "the same person", decided_by, note)
+                session.record("identity_decision", page="data-health", customer_ids=[a, b],
+                               same_person=verdict == "the same person", decided_by=decided_by)
             except identity_review.DecisionError as error:
                 st.error(str(error))
             else:

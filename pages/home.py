@@ -1,10 +1,11 @@
 """Overview: what is loaded, where each team starts, and the glossary of every number."""
 import streamlit as st
 
-from crm360 import ui
+from crm360 import session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import health
 
+user = session.require("")
 st.title("Customer 360")
 db = ui.database()
 info = health.dataset_info(db)
@@ -18,18 +19,20 @@ cols[3].metric("Complaints", f"{info['complaints']:,}")
 cols[4].metric("Survey answers", f"{info['survey_responses']:,}")
 
 st.subheader("Where to start")
-left, middle, right = st.columns(3)
-with left:
-    st.page_link("pages/customer.py", label="Customer lookup", icon=":material/person_search:")
-    st.caption("Agents on a call: find the customer by name, phone, e-mail or number.")
-with middle:
-    st.page_link("pages/outreach.py", label="Outreach", icon=":material/campaign:")
-    st.caption("Service and marketing: who to contact first, and why.")
-with right:
-    st.page_link("pages/trends.py", label="Trends", icon=":material/monitoring:")
-    st.caption("Executives: revenue, complaints, the 24-hour promise, satisfaction.")
-st.page_link("pages/data_health.py", label="Data health: loads and quarantined rows",
-             icon=":material/health_and_safety:")
+# Only the pages this user's role opens (a link to another page would be refused anyway).
+STARTS = [("customer", "pages/customer.py", "Customer lookup", ":material/person_search:",
+           "Agents on a call: find the customer by name, phone, e-mail or number."),
+          ("outreach", "pages/outreach.py", "Outreach", ":material/campaign:",
+           "Marketing: who to contact first, and why, through a channel they agreed to."),
+          ("trends", "pages/trends.py", "Trends", ":material/monitoring:",
+           "Executives: revenue, complaints, the 24-hour promise, satisfaction."),
+          ("data-health", "pages/data_health.py", "Data health", ":material/health_and_safety:",
+           "Admins: loads, quarantined rows, possible duplicate customers.")]
+starts = [start for start in STARTS if session.may_open(user, start[0])]
+for column, (_, page, label, icon, caption) in zip(st.columns(max(1, len(starts))), starts, strict=False):
+    with column:
+        st.page_link(page, label=label, icon=icon)
+        st.caption(caption)
 
 with st.expander("Glossary: how every number is defined"):
     for term, definition in GLOSSARY.items():

@@ -3,10 +3,11 @@ a period they did not see."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from crm360 import config, ui
+from crm360 import config, session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import value
 
+user = session.require("model")
 st.title("Lifetime-value model")
 db = ui.database()
 ui.now_caption(db)

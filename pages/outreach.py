@@ -5,12 +5,13 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from crm360 import campaigns, config, export, outreach_rules, segments, ui
+from crm360 import campaigns, config, export, outreach_rules, segments, session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import outreach
 from crm360.queries.value import SEGMENT_ORDER
 from crm360.textnorm import mask_phone
 
+user = session.require("outreach")
 st.title("Outreach")
 db = ui.database()
 now = ui.now_caption(db)
@@ -52,27 +53,35 @@ if totals["customers"]:
     figure.update_xaxes(title="customers")
     st.plotly_chart(figure, width="stretch")
     listed = answer.top
+    session.record_when_changed("outreach-list", repr(chosen), "list_view", page="outreach",
+                                customer_ids=listed["customer_id"].to_list(), filters=chosen.described())
     st.dataframe(
-        listed.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"))
+        listed.with_columns(ui.profile_link(user))
         .with_columns(pl.col("service_channel", "marketing_channel").fill_null("—"))
-        .select("profile", "priority", "full_name", "reasons", "service_channel", "marketing_channel", "city",
-                "rfm_segment", "loyalty_tier", "churn_risk_band", "value_at_stake_try", "chance_contact_helps"),
+        .select("profile", "priority", "full_name", "marketing_channel", "service_channel", "email", "phone",
+                "reasons", "city", "rfm_segment", "loyalty_tier", "churn_risk_band", "value_at_stake_try",
+                "chance_contact_helps"),
         hide_index=True, width="stretch", column_config={
-            "profile": st.column_config.LinkColumn("Open", display_text="open"),
+            "profile": ui.profile_column(user),
             "priority": st.column_config.NumberColumn("Priority", format="%.0f", help=GLOSSARY["outreach_priority"]),
             "full_name": "Customer", "reasons": st.column_config.ListColumn("Reasons"),
             "service_channel": "Service channel", "marketing_channel": "Marketing channel",
+            "email": st.column_config.TextColumn("E-mail", help=GLOSSARY["consented_contacts"]),
+            "phone": st.column_config.TextColumn("Phone", help=GLOSSARY["consented_contacts"]),
             "value_at_stake_try": st.column_config.NumberColumn("Value at stake (TRY)", format="%.0f"),
             "chance_contact_helps": st.column_config.NumberColumn("Chance it helps", format="percent")})
     st.caption(f"The top {listed.height:,} of {totals['customers']:,} by priority; the file has all of them.")
     # The whole list is built when the button is clicked, not on every filter change.
     as_csv, as_excel = st.columns(2)
     as_csv.download_button(
-        "Download the list (CSV)", lambda: export.to_csv(outreach.candidates(db, chosen, limit=None)),
+        "Download the list (CSV)", session.export_file("outreach", lambda: outreach.candidates(db, chosen, limit=None),
+                                                       filters=chosen.described()),
         file_name="outreach.csv", mime="text/csv", width="stretch")
     if totals["customers"] < export.EXCEL_MAX_ROWS:
         as_excel.download_button(
-            "Download the list (Excel)", lambda: export.to_xlsx(outreach.candidates(db, chosen, limit=None)),
+            "Download the list (Excel)",
+            session.export_file("outreach", lambda: outreach.candidates(db, chosen, limit=None), "xlsx",
+                                filters=chosen.described()),
             file_name="outreach.xlsx", width="stretch",
             help="An Excel workbook takes about 10 s per 100,000 rows to build; the CSV is much faster.",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -96,6 +105,8 @@ if totals["customers"]:
                     campaigns.NewCampaign(name, owner, channel, due, goal, filters=repr(chosen),
                                           control_share=config.CAMPAIGN_CONTROL_SHARE if hold_back else 0.0),
                     list(zip(members["customer_id"], ["; ".join(r) for r in members["reasons"]], strict=True)))
+                session.record("campaign_change", page="outreach", customer_ids=members["customer_id"].to_list(),
+                               campaign=created, change="created", name=name, filters=chosen.described())
                 st.success(f"Campaign #{created} saved with {members.height:,} customers; see Campaigns.")
             except campaigns.CampaignError as problem:
                 st.error(str(problem))
@@ -122,7 +133,7 @@ else:
     shown = candidates.with_columns(
         candidates["phone"].map_elements(mask_phone, return_dtype=str).alias("phone"),
         (candidates["category"].str.replace_all("_", " ")).alias("category"),
-        ("customer?customer=" + candidates["customer_id"].cast(str)).alias("profile"),
+        ui.profile_link(user),
     ).select("profile", "hours_waiting", "severity", "category", "full_name", "customer_id", "city",
              "channel", "opened_at", "phone", "net_revenue_try", "complaint_id")
     st.dataframe(
@@ -133,7 +144,7 @@ else:
             "net_revenue_try": st.column_config.NumberColumn("Net revenue (TRY)", format="%.0f",
                                                              help=GLOSSARY["net_revenue"]),
             "opened_at": st.column_config.DatetimeColumn("Opened", format="DD.MM.YYYY HH:mm"),
-            "profile": st.column_config.LinkColumn("Profile", display_text="Open"),
+            "profile": ui.profile_column(user, "Profile"),
             "customer_id": st.column_config.NumberColumn("Customer #", format="%d"),
             "full_name": "Customer", "city": "City", "severity": "Severity", "category": "Cause",
             "channel": "Came in by", "phone": "Phone", "complaint_id": "Complaint #",
@@ -149,12 +160,12 @@ if fixed.is_empty():
 else:
     st.metric("Customers to tell", f"{fixed['customer_id'].n_unique():,}")
     st.dataframe(
-        fixed.with_columns(("customer?customer=" + fixed["customer_id"].cast(str)).alias("profile"))
+        fixed.with_columns(ui.profile_link(user))
         .select("profile", "defect", "fix_shipped_at", "full_name", "customer_id", "city",
                 "preferred_channel", "complained_at", "fix_description"),
         hide_index=True, width="stretch",
         column_config={
-            "profile": st.column_config.LinkColumn("Profile", display_text="Open"),
+            "profile": ui.profile_column(user, "Profile"),
             "defect": "Defect", "fix_shipped_at": st.column_config.DateColumn("Fixed on", format="DD.MM.YYYY"),
             "full_name": "Customer", "customer_id": st.column_config.NumberColumn("Customer #", format="%d"),
             "city": "City", "preferred_channel": "Prefers",

@@ -5,10 +5,11 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from crm360 import charts, segments, ui
+from crm360 import charts, segments, session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import trends, value
 
+user = session.require("segments")
 st.title("Segments")
 db = ui.database()
 now = ui.now_caption(db)
@@ -77,9 +78,11 @@ members = value.segment_customers(db, chosen)
 in_segment = summary.filter(pl.col("segment") == chosen)["customers"].sum()
 st.caption(f"The {members.height:,} most valuable of {in_segment:,} customers in the segment, by predicted "
            "value. Consent columns say whom marketing may contact; the link opens the customer's page.")
-members = members.with_columns(pl.format("/customer?customer={}", "customer_id").alias("profile"))
+session.record_when_changed("segment-list", chosen, "list_view", page="segments",
+                            customer_ids=members["customer_id"].to_list(), segment=chosen)
+members = members.with_columns(ui.profile_link(user))
 st.dataframe(members.select("profile", pl.exclude("profile")), hide_index=True, width="stretch", column_config={
-    "profile": st.column_config.LinkColumn("Open", display_text="open"),
+    "profile": ui.profile_column(user),
     "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
     "net_revenue_try": st.column_config.NumberColumn("Value so far (TRY)", format="%.0f"),
     "predicted_clv_12m": st.column_config.NumberColumn("Predicted 12 months (TRY)", format="%.0f"),

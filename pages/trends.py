@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from crm360 import charts, config, export, trend_view, ui
+from crm360 import charts, config, session, trend_view, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import trends
 from crm360.queries.value import SEGMENT_ORDER
@@ -26,7 +26,8 @@ def _seed_widgets(view: trend_view.TrendView) -> None:
 
 
 def _download(frame: pl.DataFrame, name: str, what: str = "the data") -> None:
-    st.download_button(f"Download {what} (CSV)", lambda: export.to_csv(frame), file_name=f"{name}.csv",
+    st.download_button(f"Download {what} (CSV)", session.export_file("trends", lambda: frame, what=name),
+                       file_name=f"{name}.csv",
                        mime="text/csv", key=f"download-{name}", icon=":material/download:")
 
 
@@ -184,6 +185,7 @@ def show_team(chosen: trends.TrendFilter) -> None:
     _download(agents, "team")
 
 
+user = session.require("trends")
 st.title("Trends")
 db = ui.database()
 now = ui.now_caption(db)
@@ -239,7 +241,10 @@ for row_start in range(0, len(trend_view.TILES), 4):
 if not figures["orders"]["now"] and not figures["complaints_opened"]["now"]:
     st.info("No orders and no complaints in this period with these filters.")
 
-st.download_button("Printable summary (HTML)", lambda: summary_html(db, view, figures), icon=":material/print:",
+st.download_button("Printable summary (HTML)",
+                   session.exported_summary("trends", lambda stamp: summary_html(db, view, figures, stamp),
+                                            what="printable summary", period=f"{chosen.start} to {chosen.end}"),
+                   icon=":material/print:",
                    file_name=f"trends-{chosen.start}-{chosen.end}.html", mime="text/html",
                    help="One page with the tiles, the top complaint causes and revenue by segment, for the "
                         "current view; open it and print it or save it as PDF.")

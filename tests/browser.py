@@ -36,10 +36,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_app(db_path: Path) -> Iterator[str]:
-    """Start `streamlit run dashboard.py` on a free port; yields its base URL."""
+def running_app(db_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start `streamlit run dashboard.py` on a free port; yields its base URL. Without sign-in
+    (CRM_AUTH=none) unless `env` says otherwise."""
     port = _free_port()
-    env = {**os.environ, "CRM_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "CRM_AUTH": "none", "CRM_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           **(env or {})}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],

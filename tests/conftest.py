@@ -15,6 +15,16 @@ AS_OF = datetime(2026, 6, 30, 12, 0)
 SMALL_CUSTOMERS = 1_500
 
 
+@pytest.fixture(autouse=True)
+def local_mode(monkeypatch, tmp_path_factory) -> None:
+    """Pages run without sign-in (CRM_AUTH=none) unless a test signs in itself (tests/test_access.py),
+    and the user store and audit log of a test stay out of the project's data directory."""
+    stores = tmp_path_factory.mktemp("stores")
+    monkeypatch.setenv("CRM_AUTH", "none")
+    monkeypatch.setenv("CRM_USERS", str(stores / "users.sqlite"))
+    monkeypatch.setenv("CRM_AUDIT", str(stores / "audit.sqlite"))
+
+
 @pytest.fixture(scope="session")
 def small_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("raw")

@@ -45,3 +45,45 @@ def test_telephony_deep_link_as_first_visit_to_a_fresh_server_opens_the_full_app
             page.get_by_role("link", name="Customer lookup").first.wait_for(timeout=15_000)
             assert page.get_by_role("link", name="Data health").count() == 1
             assert "Page not found" not in page.content()
+
+
+SIDEBAR = {"agent": ["Customer lookup"], "marketing": ["Segments", "Outreach", "Campaigns", "Value model"],
+           "executive": ["Trends", "Value model"], "admin": ["Data health", "Users", "Audit log"]}
+
+
+def _sign_in(page, base: str, path: str, user: str, password: str) -> None:
+    page.goto(base + path)
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_each_role_signs_in_and_sees_its_own_pages(small_db_path, small_db, tmp_path):
+    from crm360.access import ROLES, UserStore
+
+    store = UserStore(tmp_path / "users.sqlite")
+    passwords = {role: store.add(f"demo-{role}", role) for role in ROLES}
+    env = {"CRM_AUTH": "password", "CRM_USERS": str(tmp_path / "users.sqlite"),
+           "CRM_AUDIT": str(tmp_path / "audit.sqlite")}
+    name, customer_id = small_db.row("SELECT full_name, customer_id FROM customers ORDER BY customer_id LIMIT 1")
+    every_page = {title for titles in SIDEBAR.values() for title in titles}
+    with running_app(small_db_path, env) as base, chromium_page() as page:
+        for role in ROLES:
+            page.context.clear_cookies()
+            _sign_in(page, base, "/", f"demo-{role}", passwords[role])
+            page.get_by_text(f"Signed in as demo-{role}").first.wait_for(timeout=15_000)
+            nav = page.get_by_test_id("stSidebarNav")
+            for title in SIDEBAR[role]:
+                assert nav.get_by_role("link", name=title).count() == 1, (role, title)
+            for title in every_page - set(SIDEBAR[role]) - {"Value model"}:
+                assert nav.get_by_role("link", name=title).count() == 0, (role, title)
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("button", name="Sign in").wait_for(timeout=15_000)
+        # A screen-pop link before sign-in opens the customer once the agent has signed in.
+        _sign_in(page, base, f"/customer?customer={customer_id}", "demo-agent", passwords["agent"])
+        page.get_by_role("heading", name=name).first.wait_for(timeout=15_000)
+        page.get_by_role("button", name="Sign out").click()
+        # Marketing following the same link gets no profile.
+        _sign_in(page, base, f"/customer?customer={customer_id}", "demo-marketing", passwords["marketing"])
+        page.get_by_text("Signed in as demo-marketing").first.wait_for(timeout=15_000)
+        assert page.get_by_role("heading", name=name).count() == 0

@@ -111,6 +111,7 @@ def test_etl_warns_when_a_value_model_does_not_converge(tmp_path):
 def test_outreach_writes_the_list_with_the_contact_pressure_hold(small_db, small_db_path, tmp_path):
     from datetime import timedelta
 
+    from crm360.audit import AuditLog
     from crm360.campaigns import CampaignStore, NewCampaign
 
     ranked = small_db.frame("SELECT customer_id, rules FROM outreach_candidates ORDER BY priority DESC, customer_id")
@@ -128,6 +129,9 @@ def test_outreach_writes_the_list_with_the_contact_pressure_hold(small_db, small
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == ranked.height and lines[0].startswith("customer_id,")
     assert lines[1].split(",")[0] == str(ranked["customer_id"][1])
+    assert lines[0].endswith(",exported_by,exported_at") and "(command line)" in lines[1]
+    [entry] = AuditLog().search(action="export")
+    assert entry.page == "outreach command" and entry.detail["rows"] == ranked.height - 1
     birthdays = ranked.filter(ranked["rules"].list.contains("birthday")).height
     excel = _run("-m", "crm360", "outreach", "--db", str(small_db_path), "--campaigns",
                  str(tmp_path / "campaigns.sqlite"), "--reason", "birthday", "--out", str(tmp_path / "b.xlsx"))

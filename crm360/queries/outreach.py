@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 import polars as pl
 import pyarrow as pa
 
 from crm360 import config
+from crm360.masking import consented_contacts
 from crm360.store import Database, Snapshot
 
 
@@ -79,6 +80,10 @@ class CandidateFilter:
     max_value_try: float | None = None
     held_back: tuple[int, ...] = ()  # contacted in a campaign too recently (the contact-pressure hold)
 
+    def described(self) -> dict:
+        """The filters a person chose, for the audit log (the hold is not a choice)."""
+        return {name: value for name, value in asdict(self).items() if value and name != "held_back"}
+
     def where(self) -> tuple[str, list]:
         """The SQL condition and its parameters. The hold reads the `held_back_customers` table
         that `_registered` puts on the cursor: a list of thousands of customer numbers bound as
@@ -109,7 +114,8 @@ class CandidateFilter:
 
 HELD_BACK_TABLE = "held_back_customers"
 CANDIDATE_COLUMNS = """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
-    service_channel, marketing_channel, value_at_stake_try, chance_contact_helps, priority"""
+    service_channel, marketing_channel, email, phone, consent_email, consent_sms, consent_phone, value_at_stake_try,
+    chance_contact_helps, priority"""
 # Two readers: a filter change's four queries overlap on this machine's two cores.
 _READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outreach-read")
 
@@ -159,9 +165,9 @@ def _registered(snap: Snapshot, chosen: CandidateFilter) -> tuple[str, list]:
 
 def _candidates(snap: Snapshot, chosen: CandidateFilter, limit: int | None) -> pl.DataFrame:
     where, params = _registered(snap, chosen)
-    return snap.arrow_frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
-                            f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
-                            params + ([limit] if limit else []))
+    return consented_contacts(snap.arrow_frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
+                                               f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
+                                               params + ([limit] if limit else [])))
 
 
 def _held_back_count(snap: Snapshot, chosen: CandidateFilter) -> int:

@@ -98,6 +98,9 @@ fired AS (
 )
 SELECT a.customer_id, s.full_name, s.city, s.rfm_segment, s.loyalty_tier, s.churn_risk_band,
        s.net_revenue_try, s.predicted_clv_12m,
+       -- Contact details travel with their consent: the list shows each only where consented
+       -- (crm360/masking.py), so a marketing user or a dialler never gets the rest.
+       s.email, s.phone, s.consent_email, s.consent_sms, s.consent_phone,
        flatten(list(a.rules ORDER BY a.kind DESC)) AS rules,
        flatten(list(a.reasons ORDER BY a.kind DESC)) AS reasons,
        bool_or(a.kind = 'service') AS service,
@@ -121,5 +124,5 @@ FROM allowed a
 JOIN customer_summary s USING (customer_id)
 LEFT JOIN stakes k USING (customer_id)
 GROUP BY a.customer_id, s.full_name, s.city, s.rfm_segment, s.loyalty_tier, s.churn_risk_band, s.net_revenue_try,
-         s.predicted_clv_12m
+         s.predicted_clv_12m, s.email, s.phone, s.consent_email, s.consent_sms, s.consent_phone
 ORDER BY priority DESC, a.customer_id;

@@ -1,0 +1,214 @@
+"""Who may use the app and what each role sees: users, roles, passwords, sign-in attempts.
+
+Users live in a SQLite file beside the published database (`CRM_USERS`, default users.sqlite),
+which an admin manages with `python -m crm360 users ...`; the ETL never touches it. Passwords
+are hashed with Argon2id (argon2-cffi: memory-hard, salted, parameters in the hash), never
+stored or logged. Sign-in attempts are counted per user name: after `MAX_FAILED_SIGN_INS`
+failures within `LOCKOUT_MINUTES` the name is locked for that long, whatever the password.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from crm360 import config
+
+ROLES = ("agent", "marketing", "executive", "admin")
+ROLE_TITLES = {"agent": "Agent", "marketing": "Marketing", "executive": "Executive", "admin": "Admin"}
+# The pages each role may open (by the page's url path; "" is the overview). An agent serves the
+# customer on the line; marketing works on consented lists; executives read aggregates with no
+# individual customer on them; admins run the loads, the users and the audit.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "": frozenset(ROLES),
+    "customer": frozenset({"agent"}),
+    "segments": frozenset({"marketing"}),
+    "outreach": frozenset({"marketing"}),
+    "campaigns": frozenset({"marketing"}),
+    "model": frozenset({"marketing", "executive"}),
+    "trends": frozenset({"executive"}),
+    "data-health": frozenset({"admin"}),
+    "users": frozenset({"admin"}),
+    "audit": frozenset({"admin"}),
+}
+MAX_FAILED_SIGN_INS = 5     # a person mistypes a few times; a guesser needs thousands
+LOCKOUT_MINUTES = 15        # long enough to make guessing hopeless, short enough to wait out
+USER_NAME_PATTERN = r"^[a-z0-9._-]{2,40}$"
+MIN_PASSWORD_LENGTH = 12
+
+_HASHER = PasswordHasher()  # Argon2id with the library's current defaults (64 MiB, 3 passes)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user name is unknown, so a wrong name costs as long as a wrong
+    password (and the answer cannot tell which names exist)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS sign_in_attempts (
+    user_name TEXT NOT NULL, at TEXT NOT NULL, succeeded INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (user_name, at);
+"""
+
+
+class AccessError(ValueError):
+    """A user change or sign-in that cannot be done as asked, with the reason for the person."""
+
+
+@dataclass(frozen=True)
+class User:
+    user_name: str
+    role: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.user_name} ({ROLE_TITLES.get(self.role, self.role)})"
+
+
+def store_path() -> Path:
+    """`CRM_USERS`, else users.sqlite beside the published database."""
+    return Path(os.environ.get("CRM_USERS", str(config.db_path().with_name("users.sqlite"))))
+
+
+def may_open(role: str | None, page: str) -> bool:
+    return role is not None and role in PAGE_ROLES.get(page, frozenset())
+
+
+def new_password() -> str:
+    """A password to hand out once: 16 random URL-safe characters (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+class UserStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path or store_path())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(SCHEMA)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
+            yield con
+
+    def add(self, user_name: str, role: str, password: str | None = None) -> str:
+        """Add a user; returns the password (the one given, or a new one to hand out once)."""
+        user_name = _checked_name(user_name)
+        _check_role(role)
+        password = password if password is not None else new_password()
+        _check_password(password)
+        with self._connection() as con:
+            try:
+                con.execute("INSERT INTO users VALUES (?, ?, ?, ?, 1)",
+                            (user_name, role, _HASHER.hash(password), datetime.now().isoformat(timespec="seconds")))
+            except sqlite3.IntegrityError as error:
+                raise AccessError(f"There is already a user {user_name!r}.") from error
+        return password
+
+    def set_password(self, user_name: str, password: str | None = None) -> str:
+        password = password if password is not None else new_password()
+        _check_password(password)
+        self._update(user_name, "password_hash = ?", _HASHER.hash(password))
+        return password
+
+    def set_role(self, user_name: str, role: str) -> None:
+        _check_role(role)
+        self._update(user_name, "role = ?", role)
+
+    def remove(self, user_name: str) -> None:
+        """Deactivate a user (kept, so the audit log's names still mean someone)."""
+        self._update(user_name, "active = ?", 0)
+
+    def _update(self, user_name: str, assignment: str, value: object) -> None:
+        with self._connection() as con:
+            changed = con.execute(f"UPDATE users SET {assignment} WHERE user_name = ? AND active = 1",
+                                  (value, user_name.strip().lower())).rowcount
+        if not changed:
+            raise AccessError(f"There is no user {user_name!r}.")
+
+    def users(self) -> list[tuple[str, str, str]]:
+        """(user name, role, created) of every active user."""
+        with self._connection() as con:
+            return con.execute("SELECT user_name, role, created_at FROM users WHERE active = 1 "
+                               "ORDER BY user_name").fetchall()
+
+    def sign_in(self, user_name: str, password: str, now: datetime | None = None) -> User:
+        """The user, if the password is theirs and the name is not locked; raises AccessError with
+        what to tell the person (never whether the name exists)."""
+        now = now or datetime.now()
+        name = (user_name or "").strip().lower()[:100]
+        locked_until = self.locked_until(name, now)
+        if locked_until is not None:
+            minutes = max(1, round((locked_until - now).total_seconds() / 60))
+            raise AccessError(f"Too many failed sign-ins for this user: try again in {minutes} minute"
+                              f"{'s' if minutes != 1 else ''}.")
+        with self._connection() as con:
+            row = con.execute("SELECT role, password_hash FROM users WHERE user_name = ? AND active = 1",
+                              (name,)).fetchone()
+        if not _verifies(row[1] if row else _dummy_hash(), password or "") or row is None:
+            self._attempt(name, now, False)
+            raise AccessError("Wrong user name or password.")
+        self._attempt(name, now, True)
+        if _HASHER.check_needs_rehash(row[1]):
+            self._update(name, "password_hash = ?", _HASHER.hash(password))
+        return User(name, row[0])
+
+    def locked_until(self, user_name: str, now: datetime) -> datetime | None:
+        """When the name's lock ends, if it is locked: enough failures since the window opened
+        and since the last success."""
+        since = (now - timedelta(minutes=LOCKOUT_MINUTES)).isoformat()
+        with self._connection() as con:
+            last_success = con.execute("SELECT max(at) FROM sign_in_attempts WHERE user_name = ? AND succeeded = 1",
+                                       (user_name,)).fetchone()[0]
+            failures = con.execute(
+                "SELECT count(*), max(at) FROM sign_in_attempts WHERE user_name = ? AND succeeded = 0 AND at > ? "
+                "AND at > ?", (user_name, since, last_success or "")).fetchone()
+        if failures[0] < MAX_FAILED_SIGN_INS:
+            return None
+        return datetime.fromisoformat(failures[1]) + timedelta(minutes=LOCKOUT_MINUTES)
+
+    def _attempt(self, user_name: str, now: datetime, succeeded: bool) -> None:
+        with self._connection() as con:
+            con.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
+                        (user_name, now.isoformat(timespec="microseconds"), int(succeeded)))
+
+
+def _verifies(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _checked_name(user_name: str) -> str:
+    name = (user_name or "").strip().lower()
+    if not re.fullmatch(USER_NAME_PATTERN, name):
+        raise AccessError("A user name is 2-40 characters: lower-case letters, digits, '.', '_' or '-'.")
+    return name
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccessError(f"Unknown role {role!r}; one of {', '.join(ROLES)}.")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccessError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 1_000:
+        raise AccessError("A password is at most 1,000 characters.")
