@@ -352,6 +352,18 @@ def test_lists_exports_campaign_changes_and_user_changes_are_recorded(signed_in_
     assert exported.customers == 2 and exported.detail["filters"] == {"rules": ["birthday"]}
     assert _audit().search(action="export", customer_id=6)
 
+    app.switch_page("pages/campaigns.py").run()
+    [status] = [b for b in app.selectbox if b.label == "Status"]
+    status.select("running")
+    [set_status] = [b for b in app.button if b.label == "Set status"]
+    set_status.click().run()
+    assert not app.exception
+    changed = _audit().search(action="campaign_change")[0]
+    assert changed.detail["change"] == "status" and changed.detail["status"] == "running"
+    [sign_out] = [b for b in app.button if b.label == "Sign out"]
+    sign_out.click().run()
+    assert _audit().search(action="sign_out")[0].user_name == "test-marketing"  # the browser test sees the form
+
     admin = signed_in_app("admin")
     admin.run()
     admin.switch_page("pages/users.py").run()
