@@ -13,8 +13,6 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from crm360 import config
+from crm360.sqlite_store import SqliteStore
 
 ROLES = ("agent", "marketing", "executive", "admin")
 ROLE_TITLES = {"agent": "Agent", "marketing": "Marketing", "executive": "Executive", "admin": "Admin"}
@@ -93,18 +92,11 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-class UserStore:
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path or store_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+class UserStore(SqliteStore):
+    SCHEMA = SCHEMA
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
-            yield con
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__(path or store_path())
 
     def add(self, user_name: str, role: str, password: str | None = None) -> str:
         """Add a user; returns the password (the one given, or a new one to hand out once)."""

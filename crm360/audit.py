@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from crm360 import config
+from crm360.sqlite_store import SqliteStore
 
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "search", "profile_view", "list_view",
            "export", "campaign_change", "identity_decision", "user_change")
@@ -62,22 +61,14 @@ class Entry:
     detail: dict
 
 
-class AuditLog:
+class AuditLog(SqliteStore):
+    SCHEMA = SCHEMA
+    # An entry survives the app crashing (not the machine losing power mid-write), and writing
+    # one costs no fsync on the agent's lookup.
+    SYNCHRONOUS = "NORMAL"
+
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path or store_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
-
-    # WAL with synchronous=NORMAL: an entry survives the app crashing (not the machine losing
-    # power mid-write), and writing one costs no fsync on the agent's lookup.
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
-            con.execute("PRAGMA synchronous=NORMAL")
-            yield con
+        super().__init__(path or store_path())
 
     def record(self, user_name: str, role: str, action: str, *, page: str = "",
                customer_ids: Iterable[int] = (), customers: int | None = None, at: datetime | None = None,
@@ -91,15 +82,13 @@ class AuditLog:
         if len(text) > MAX_DETAIL_CHARS:
             text = json.dumps({"truncated": text[:MAX_DETAIL_CHARS]}, ensure_ascii=False)
         moment = (at or datetime.now()).isoformat(timespec="seconds")
-        with self._connection() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self._write() as con:
             entry = con.execute(
                 "INSERT INTO audit_log (at, user_name, role, action, page, customers, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (moment, user_name, role, action, page, len(ids) if customers is None else customers, text)).lastrowid
             con.executemany("INSERT INTO audit_customers VALUES (?, ?)",
                             [(entry, customer) for customer in ids[:MAX_CUSTOMERS_PER_ENTRY]])
-            con.execute("COMMIT")
         return entry
 
     def search(self, *, customer_id: int | None = None, user_name: str | None = None, action: str | None = None,

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from crm360 import config
+from crm360.sqlite_store import SqliteStore
 
 STATUSES = ("planned", "running", "finished", "cancelled")
 OUTCOMES = ("reached", "no_answer", "declined", "converted")
@@ -61,33 +60,12 @@ class NewCampaign:
             raise CampaignError("The control group is a share from 0 to just under 1.")
 
 
-class CampaignStore:
+class CampaignStore(SqliteStore):
+    SCHEMA = SCHEMA
+    ROWS_AS_DICTS = True
+
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path or store_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA foreign_keys=ON")
-            yield con
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction that takes the write lock at its start (BEGIN IMMEDIATE), so a second
-        writer waits for it instead of failing half-way."""
-        with self._connection() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        super().__init__(path or store_path())
 
     def create(self, campaign: NewCampaign, members: Sequence[tuple[int, str]], seed: int | None = None,
                when: datetime | None = None) -> int:

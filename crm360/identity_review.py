@@ -7,14 +7,12 @@ A later decision on the same pair replaces the earlier one; every decision is ke
 """
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from crm360 import config
+from crm360.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -42,18 +40,11 @@ class Decision:
     note: str = ""
 
 
-class DecisionStore:
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path or config.identity_decisions_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connection() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+class DecisionStore(SqliteStore):
+    SCHEMA = SCHEMA
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
-            yield con
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__(path or config.identity_decisions_path())
 
     def decide(self, customer_a: int, customer_b: int, same_person: bool, decided_by: str, note: str = "",
                at: datetime | None = None) -> Decision:
@@ -70,11 +61,9 @@ class DecisionStore:
         decision = Decision(first, second, bool(same_person), decided_by, (at or datetime.now()).replace(microsecond=0),
                             note)
         row = (first, second, int(decision.same_person), decided_by, decision.decided_at.isoformat(), note)
-        with self._connection() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self._write() as con:
             con.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", row)
             con.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)", row)
-            con.execute("COMMIT")
         return decision
 
     def decisions(self) -> list[Decision]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm360 import config, outreach_rules, segments, textnorm
+from crm360 import config, masking, outreach_rules, segments, textnorm
 from etl import identity
 from etl.extract import Readable, header_lines, raw_relation, readable
 from etl.sources import ENTITY_COLUMNS, STAGING_TYPES, Source
@@ -72,6 +72,8 @@ TEMPLATE_VALUES = {
     "next_tier_of_spend": outreach_rules.next_tier_sql("trailing_12m_revenue_try"),
     "severity_stake": outreach_rules.severity_stake_sql("severity"),
     "churn_bands": "[" + ", ".join(f"'{band}'" for band in segments.CHURN_BAND_ORDER) + "]",
+    "consented_email": masking.consented_email_sql("s.email", "s.consent_email"),
+    "consented_phone": masking.consented_phone_sql("s.phone", "s.consent_phone", "s.consent_sms"),
 }
 
 

@@ -28,6 +28,7 @@ if customer.strip():
         st.error("A customer number is digits only.")
         st.stop()
 start, end = (period if isinstance(period, tuple) and len(period) == 2 else (today - timedelta(days=30), today))
+session.flush_audit()
 entries = session.audit_log().search(customer_id=customer_id, user_name=person.strip().lower() or None,
                                      action=None if action == "any" else action,
                                      since=datetime.combine(start, time.min), until=datetime.combine(end, time.max))

@@ -14,10 +14,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm360 import access, export
+from crm360 import access, export, masking
 from crm360.access import AccessError, User, UserStore
 from crm360.audit import AuditLog
-from crm360.masking import consented_contacts
 from crm360.queries import outreach
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +46,9 @@ def signed_in_app(small_db_path, monkeypatch, tmp_path):
 
 
 def _audit() -> AuditLog:
+    from crm360 import session
+
+    session.flush_audit()  # the app writes its entries on a background thread
     return AuditLog()
 
 
@@ -239,17 +241,22 @@ def test_local_mode_is_explicit_and_says_so_on_every_page(small_db_path, monkeyp
 # --- what marketing may see and take away ------------------------------------------------------
 
 def test_contact_details_show_only_on_consented_channels():
-    frame = pl.DataFrame({
-        "customer_id": [1, 2, 3, 4],
-        "email": ["ayse@example.com", "mehmet@example.com", None, "can@example.com"],
-        "phone": ["+905321234567", "+905331234567", "+905341234567", "+4915112345678"],
-        "consent_email": [True, False, True, False],
-        "consent_sms": [False, False, True, False],
-        "consent_phone": [True, False, False, False],
-    })
-    shown = consented_contacts(frame)
-    assert shown["email"].to_list() == ["ayse@example.com", "m***@example.com", None, "c***@example.com"]
-    assert shown["phone"].to_list() == ["+905321234567", "+90 533 *** ** 67", "+905341234567", "+491***78"]
+    import duckdb
+
+    rows = [(1, "ayse@example.com", "+905321234567", True, False, True),
+            (2, "mehmet@example.com", "+905331234567", False, False, False),
+            (3, None, "+905341234567", True, True, False),
+            (4, "can@example.com", "+4915112345678", False, False, False),
+            (5, None, None, False, False, False)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s (customer_id INT, email VARCHAR, phone VARCHAR, consent_email BOOLEAN, "
+                "consent_sms BOOLEAN, consent_phone BOOLEAN)")
+    con.executemany("INSERT INTO s VALUES (?, ?, ?, ?, ?, ?)", rows)
+    shown = con.execute(f"""SELECT {masking.consented_email_sql("email", "consent_email")},
+                                   {masking.consented_phone_sql("phone", "consent_phone", "consent_sms")}
+                            FROM s ORDER BY customer_id""").fetchall()
+    assert shown == [("ayse@example.com", "+905321234567"), ("m***@example.com", "+90 533 *** ** 67"),
+                     (None, "+905341234567"), ("c***@example.com", "+491***78"), (None, None)]
 
 
 def test_the_outreach_list_and_its_files_carry_contacts_only_where_consented(small_db):

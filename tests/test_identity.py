@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from crm360 import session
 from crm360.audit import AuditLog
 from crm360.identity_review import DecisionError, DecisionStore
 from crm360.queries import customer, health
@@ -304,6 +305,7 @@ def test_data_health_lists_the_possible_duplicates_and_saves_a_decision(company_
     assert (decision.customer_a, decision.customer_b, decision.same_person, decision.decided_by) == (
         1006, 1007, False, "Elif <b>Çelik</b>")
     assert any("1 pairs to judge" in c.value for c in app.caption)  # the decided pair leaves the list
+    session.flush_audit()  # the app writes its entries on a background thread
     [entry] = AuditLog().search(action="identity_decision")
     assert entry.detail == {"same_person": False, "decided_by": "Elif <b>Çelik</b>"}
     assert AuditLog().customers_of(entry.entry_id) == [1006, 1007]

@@ -9,7 +9,6 @@ import polars as pl
 import pyarrow as pa
 
 from crm360 import config
-from crm360.masking import consented_contacts
 from crm360.store import Database, Snapshot
 
 
@@ -114,8 +113,7 @@ class CandidateFilter:
 
 HELD_BACK_TABLE = "held_back_customers"
 CANDIDATE_COLUMNS = """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
-    service_channel, marketing_channel, email, phone, consent_email, consent_sms, consent_phone, value_at_stake_try,
-    chance_contact_helps, priority"""
+    service_channel, marketing_channel, email, phone, value_at_stake_try, chance_contact_helps, priority"""
 # Two readers: a filter change's four queries overlap on this machine's two cores.
 _READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outreach-read")
 
@@ -165,9 +163,9 @@ def _registered(snap: Snapshot, chosen: CandidateFilter) -> tuple[str, list]:
 
 def _candidates(snap: Snapshot, chosen: CandidateFilter, limit: int | None) -> pl.DataFrame:
     where, params = _registered(snap, chosen)
-    return consented_contacts(snap.arrow_frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
-                                               f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
-                                               params + ([limit] if limit else [])))
+    return snap.arrow_frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
+                            f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
+                            params + ([limit] if limit else []))
 
 
 def _held_back_count(snap: Snapshot, chosen: CandidateFilter) -> int:

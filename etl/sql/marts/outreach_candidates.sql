@@ -98,9 +98,9 @@ fired AS (
 )
 SELECT a.customer_id, s.full_name, s.city, s.rfm_segment, s.loyalty_tier, s.churn_risk_band,
        s.net_revenue_try, s.predicted_clv_12m,
-       -- Contact details travel with their consent: the list shows each only where consented
+       -- Contact details travel with their consent: each only where consented, masked otherwise
        -- (crm360/masking.py), so a marketing user or a dialler never gets the rest.
-       s.email, s.phone, s.consent_email, s.consent_sms, s.consent_phone,
+       {consented_email} AS email, {consented_phone} AS phone,
        flatten(list(a.rules ORDER BY a.kind DESC)) AS rules,
        flatten(list(a.reasons ORDER BY a.kind DESC)) AS reasons,
        bool_or(a.kind = 'service') AS service,
