@@ -165,7 +165,7 @@ def _demo_users(store: access.UserStore, log: AuditLog, by: str) -> int:
         print(f"users: {len(existing)} users exist already ({', '.join(sorted(existing))}); no demo users made. "
               "`python -m crm360 users password NAME` gives one a new password.")
         return 0
-    print("Demo users (the passwords are shown only now; sign in at http://localhost:8501):")
+    print("Demo users (the passwords are shown only now; sign in with one of them):")
     for name, role in DEMO_USERS.items():
         print(f"  {name:<10} {role:<10} password: {store.add(name, role)}")
         log.record(by, "command line", "user_change", page="users command", change="demo", user_changed=name,

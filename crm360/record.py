@@ -68,7 +68,7 @@ def open_complaints(record: CustomerRecord, now: datetime) -> pl.DataFrame:
 _BAD_CSAT = [
     pl.col("started_at").alias("happened_at"), pl.lit("bad_csat").alias("kind"),
     pl.lit("interactions").alias("source"), pl.col("interaction_id").alias("source_id"),
-    pl.format("Rated a {} contact {}/5 ({})", "channel", "csat",
+    pl.format("Rated a contact by {} {}/5 ({})", pl.col("channel").str.replace_all("_", " "), "csat",
               pl.col("topic").fill_null("").str.replace_all("_", " ")).alias("message")]
 _DETRACTOR = [
     pl.col("responded_at").alias("happened_at"), pl.lit("detractor").alias("kind"),
