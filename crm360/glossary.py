@@ -58,6 +58,9 @@ GLOSSARY: dict[str, str] = {
                          "reasons, the chance that at least one helps (each rule's chance is listed with the rules).",
     "consented_contacts": "Shown only where the customer consented to that channel (e-mail consent for the e-mail; "
                           "phone or SMS consent for the phone), masked otherwise; the downloads follow the same rule.",
+    "audit_customers": "How many customers the entry concerns: the profile viewed, the customers a search or a "
+                       "list showed, the customers in an exported file (its numbers are kept, so a search by "
+                       "customer finds the entry).",
     "rows_read": "Data rows in the file (the header excluded), unreadable lines included.",
     "rows_loaded": "Rows that passed every check and are in the tables.",
     "rows_duplicate": "Rows whose natural key (e.g. interaction_id) appeared again later in the "

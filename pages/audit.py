@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from crm360 import audit, session
+from crm360.glossary import GLOSSARY
 
 user = session.require("audit")
 st.title("Audit log")
@@ -43,4 +44,6 @@ else:
                                 "detail": json.dumps(e.detail, ensure_ascii=False)}
                                for e in entries]),
                  hide_index=True, width="stretch",
-                 column_config={"when": st.column_config.DatetimeColumn("When", format="DD.MM.YYYY HH:mm:ss")})
+                 column_config={"when": st.column_config.DatetimeColumn("When", format="DD.MM.YYYY HH:mm:ss"),
+                                "customers": st.column_config.NumberColumn(
+                                    "Customers", format="%d", help=GLOSSARY["audit_customers"])})
