@@ -28,7 +28,7 @@ PAGES = [
     ("outreach", st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach")),
     ("campaigns", st.Page("pages/campaigns.py", title="Campaigns", icon=":material/checklist:", url_path="campaigns")),
     ("trends", st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends")),
-    ("data-health", st.Page("pages/data_health.py", title="Data health", icon=":material/health_and_safety:",
+    ("data-health", st.Page("pages/data-health.py", title="Data health", icon=":material/health_and_safety:",
                             url_path="data-health")),
     ("users", st.Page("pages/users.py", title="Users", icon=":material/group:", url_path="users")),
     ("audit", st.Page("pages/audit.py", title="Audit log", icon=":material/policy:", url_path="audit")),

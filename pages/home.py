@@ -26,7 +26,7 @@ STARTS = [("customer", "pages/customer.py", "Customer lookup", ":material/person
            "Marketing: who to contact first, and why, through a channel they agreed to."),
           ("trends", "pages/trends.py", "Trends", ":material/monitoring:",
            "Executives: revenue, complaints, the 24-hour promise, satisfaction."),
-          ("data-health", "pages/data_health.py", "Data health", ":material/health_and_safety:",
+          ("data-health", "pages/data-health.py", "Data health", ":material/health_and_safety:",
            "Admins: loads, quarantined rows, possible duplicate customers.")]
 starts = [start for start in STARTS if session.may_open(user, start[0])]
 for column, (_, page, label, icon, caption) in zip(st.columns(max(1, len(starts))), starts, strict=False):

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = "../dashboard.py"
 PAGE_FILES = {"": "pages/home.py", "customer": "pages/customer.py", "segments": "pages/segments.py",
               "model": "pages/model.py", "outreach": "pages/outreach.py", "campaigns": "pages/campaigns.py",
-              "trends": "pages/trends.py", "data-health": "pages/data_health.py", "users": "pages/users.py",
+              "trends": "pages/trends.py", "data-health": "pages/data-health.py", "users": "pages/users.py",
               "audit": "pages/audit.py"}
 PASSWORD = "correct horse battery staple"
 
@@ -434,4 +434,4 @@ def test_hostile_text_in_every_input_of_every_page_is_only_text(small_db_path, m
             assert not _rendered_markup(app), (page, index, text[:30], _rendered_markup(app))
             app.text_input[index].input("").run()
     assert inputs or page in ("pages/home.py", "pages/model.py", "pages/segments.py", "pages/trends.py",
-                              "pages/campaigns.py", "pages/data_health.py")
+                              "pages/campaigns.py", "pages/data-health.py")

@@ -87,3 +87,15 @@ def test_each_role_signs_in_and_sees_its_own_pages(small_db_path, small_db, tmp_
         _sign_in(page, base, f"/customer?customer={customer_id}", "demo-marketing", passwords["marketing"])
         page.get_by_text("Signed in as demo-marketing").first.wait_for(timeout=15_000)
         assert page.get_by_role("heading", name=name).count() == 0
+
+
+@pytest.mark.parametrize("path", ["segments", "model", "outreach", "campaigns", "trends", "data-health", "users",
+                                  "audit"])
+def test_every_page_answers_a_first_visit_to_a_fresh_server_at_its_own_path(small_db_path, path):
+    """Before any page has run, Streamlit serves the pages folder by file name: a page whose file
+    name differed from its URL path answered "Page not found" over itself on that first visit."""
+    with running_app(small_db_path) as fresh, chromium_page() as page:
+        page.goto(f"{fresh}/{path}")
+        page.get_by_text("Local mode").first.wait_for(timeout=15_000)
+        page.get_by_role("heading", level=1).first.wait_for(timeout=15_000)
+        assert "Page not found" not in page.content()

@@ -288,7 +288,7 @@ def _app(company_path, monkeypatch, tmp_path) -> AppTest:
 def test_data_health_lists_the_possible_duplicates_and_saves_a_decision(company_path, monkeypatch, tmp_path):
     app = _app(company_path, monkeypatch, tmp_path)
     app.run()
-    app.switch_page("pages/data_health.py").run()
+    app.switch_page("pages/data-health.py").run()
     assert not app.exception, app.exception
     assert any("2 pairs to judge" in c.value for c in app.caption)
     [pair] = [s for s in app.selectbox if s.label == "Pair"]

@@ -141,7 +141,7 @@ def test_a_trends_view_with_no_activity_says_so(app):
 
 
 def test_data_health_shows_runs_and_reconciliation(app):
-    _open(app, "pages/data_health.py")
+    _open(app, "pages/data-health.py")
     assert any("reconciles" in s.value for s in app.success)
     assert not app.error  # the seeded company's files all load
     assert any(b.proto.label.startswith("Download the quarantine") for b in app.get("download_button"))
@@ -159,7 +159,7 @@ def test_data_health_opens_on_a_database_loaded_by_an_earlier_release(tmp_path, 
         con.execute("ALTER TABLE etl_runs DROP COLUMN read_notes")
         con.execute("ALTER TABLE etl_runs DROP COLUMN failure")
     monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
-    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data_health.py")
+    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data-health.py")
     assert any("reconciles" in s.value for s in app.success)
 
 
@@ -189,7 +189,7 @@ def test_data_health_names_a_file_that_failed_and_what_was_kept(tmp_path, monkey
     (raw / "complaints.csv").write_bytes(b"")
     load_dir(raw, tmp_path)
     monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
-    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data_health.py")
+    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data-health.py")
     shown = [e.value.replace("\\", "") for e in app.error]  # the failure is data: escaped as markdown
     assert any("Not loaded: complaints.csv: file is empty" in e and "no earlier load" in e for e in shown), shown
 
@@ -218,7 +218,7 @@ def test_model_page_shows_the_fits_and_the_holdout_check(app, small_db):
 
 
 @pytest.mark.parametrize("page", ["", "pages/customer.py", "pages/outreach.py", "pages/trends.py",
-                                  "pages/data_health.py", "pages/segments.py", "pages/model.py",
+                                  "pages/data-health.py", "pages/segments.py", "pages/model.py",
                                   "pages/campaigns.py"])
 def test_without_a_database_every_page_explains_how_to_create_one(tmp_path, monkeypatch, page):
     monkeypatch.setenv("CRM_DB", str(tmp_path / "missing.duckdb"))
