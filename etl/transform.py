@@ -82,7 +82,24 @@ def render_sql(relative: str, **values: str) -> str:
     text = (SQL_DIR / relative).read_text(encoding="utf-8")
     for name, value in {**TEMPLATE_VALUES, **values}.items():
         text = text.replace("{" + name + "}", value)
-    return text
+    return _problem_list_only_where_needed(text) if relative.startswith("staging/") else text
+
+
+_PROBLEMS_START, _PROBLEMS_END = "list_filter([", "], lambda p: p IS NOT NULL) AS _problems"
+
+
+def _problem_list_only_where_needed(model: str) -> str:
+    """A staging model lists each row's problems as `list_filter([problem(...), ...], ...)`.
+    Building and filtering that list for every row is most of a model's cost (29 M contacts:
+    28 s against 21 s), yet nearly every row has no problem. The same checks, first as one
+    `coalesce` that is NULL when none fails, build the list only for rows with a problem; the
+    models keep one list of checks each, written once."""
+    start, end = model.find(_PROBLEMS_START), model.find(_PROBLEMS_END)
+    if start < 0 or end < start:
+        return model
+    checks = model[start + len(_PROBLEMS_START):end]
+    lazy = f"CASE WHEN coalesce({checks}) IS NULL THEN [] ELSE list_filter([{checks}], lambda p: p IS NOT NULL) END"
+    return model[:start] + lazy + " AS _problems" + model[end + len(_PROBLEMS_END):]
 
 
 def create_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -218,3 +218,14 @@ def test_a_contact_whose_csat_or_duration_is_not_a_number_is_rejected_with_its_c
     assert quarantined.select("line_number", "field", "action").rows() == [
         (2, "csat", "row_rejected"), (3, "duration_seconds", "row_rejected")]
     assert "not a valid value" in quarantined["reason"][0]
+
+
+def test_every_staging_model_builds_its_problem_list_only_for_rows_with_a_problem():
+    """The speed of a load rests on it (docs/benchmarks.md): a model whose checks no longer read
+    `list_filter([...], lambda p: p IS NOT NULL) AS _problems` would build the list for every row."""
+    from etl.sources import ENTITY_ORDER
+    from etl.transform import render_sql
+
+    for entity in ENTITY_ORDER:
+        model = render_sql(f"staging/stg_{entity}.sql", raw="raw_rows")
+        assert "CASE WHEN coalesce(problem(" in model and "END AS _problems" in model, entity
