@@ -228,4 +228,4 @@ def test_every_staging_model_builds_its_problem_list_only_for_rows_with_a_proble
 
     for entity in ENTITY_ORDER:
         model = render_sql(f"staging/stg_{entity}.sql", raw="raw_rows")
-        assert "CASE WHEN coalesce(problem(" in model and "END AS _problems" in model, entity
+        assert "CASE WHEN coalesce(" in model and ") IS NULL THEN [] ELSE list_filter([" in model, entity
