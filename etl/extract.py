@@ -21,6 +21,7 @@ from etl import derived, detect, record_key
 from etl.sources import (
     AUTO,
     ENTITY_COLUMNS,
+    IDENTITY_FIELDS,
     IDENTITY_PREFIX,
     STAGING_TYPES,
     Source,
@@ -127,7 +128,7 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
             default = source.defaults.get(column)
             kind = STAGING_TYPES.get(source.entity, {}).get(column, "VARCHAR")  # as the model reads it
             columns.append(f"NULL::{kind} AS {column}" if default is None
-                           else f"TRY_CAST({_text_literal(default)} AS {kind}) AS {column}")
+                           else f"TRY_CAST({_literal(default)} AS {kind}) AS {column}")
         elif column in source.values:
             columns.append(_translated(column, source.values[column], cast=STAGING_TYPES.get(source.entity, {}).get(
                 column) if column not in source.reader_types else None))
@@ -155,7 +156,7 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
     return (f"(SELECT _malformed, {', '.join(columns)} FROM ("
             f"SELECT r.*, coalesce(CAST(l.customer_id AS VARCHAR), {record_key.unlinked_note('r')}) AS customer_id "
             f"FROM {record_key.with_record_key(positioned, tuple(source.identity.values()))} r "
-            f"LEFT JOIN identity_links l ON l.source_file = {_text_literal(source.file)} "
+            f"LEFT JOIN identity_links l ON l.source_file = {_literal(source.file)} "
             f"AND l.record_key = r._record_key) ORDER BY _position)")
 
 
@@ -163,18 +164,13 @@ def identity_relation(con: duckdb.DuckDBPyConnection, found: Readable, moment: s
     """The file's identity columns (and the moment of each row's event), for the identity step."""
     source = found.source
     relation = _file_relation(con, source, found.path, found.read_as)
-    fields = ", ".join(f"{IDENTITY_PREFIX}{name}" for name in ("external_id", "email", "phone", "full_name", "city"))
+    fields = ", ".join(f"{IDENTITY_PREFIX}{name}" for name in IDENTITY_FIELDS)
     present = set(source.helper_columns.values())
-    nulls = ", ".join(f"NULL::VARCHAR AS {IDENTITY_PREFIX}{name}" for name in
-                      ("external_id", "email", "phone", "full_name", "city")
+    nulls = ", ".join(f"NULL::VARCHAR AS {IDENTITY_PREFIX}{name}" for name in IDENTITY_FIELDS
                       if f"{IDENTITY_PREFIX}{name}" not in present)
     event = f"parse_moment({moment})" if moment in source.columns.values() else "NULL::TIMESTAMP"
     return (f"(SELECT row_number() OVER () AS _position, {fields}, {event} AS _moment "
             f"FROM (SELECT *{', ' + nulls if nulls else ''} FROM {relation}) WHERE NOT _malformed)")
-
-
-def _text_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _text_columns(source: Source, kind) -> list[str]:
@@ -290,7 +286,7 @@ def _translated(column: str, meanings: dict[str, str], value: str | None = None,
     Turkish letters ("Geç" = "gec") and spaces around and within; values the mapping does not
     list pass through for the staging model to judge. `cast`: the type the model reads it as."""
     value = value or column
-    cases = " ".join(f"WHEN {_text_literal(raw)} THEN {_text_literal(meaning)}"
+    cases = " ".join(f"WHEN {_literal(raw)} THEN {_literal(meaning)}"
                      for raw, meaning in meanings.items())
     translated = f"CASE fold_text(CAST({value} AS VARCHAR)) {cases} ELSE CAST({value} AS VARCHAR) END"
     return f"{f'TRY_CAST({translated} AS {cast})' if cast else translated} AS {column}"
@@ -314,8 +310,9 @@ def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, r
         raise SourceError(f"{path.name}: cannot be read as {source.format}: {first_line}") from error
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def _literal(value: Path | str) -> str:
+    """A path or text as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _reset_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
