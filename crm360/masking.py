@@ -9,8 +9,6 @@ the marketing table at all.
 """
 from __future__ import annotations
 
-HIDDEN = "—"
-
 
 def masked_email_sql(email: str) -> str:
     """`a***@example.com`: the first letter and the domain."""

@@ -114,12 +114,6 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
-def stage_and_load(con: duckdb.DuckDBPyConnection, source: Source, path: Path,
-                   run_id: str) -> FileCounts:
-    """Stage one file, quarantine its bad rows, write its core table; returns the counts."""
-    return stage_and_load_files(con, source, [path], run_id)[0]
-
-
 def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path],
                          run_id: str) -> list[FileCounts]:
     """Stage the files of one source (one file, or those its pattern matches, in name order),
