@@ -36,7 +36,8 @@ def _customer(number: int, **fields: str) -> dict:
     no_consent = {"consent_email": "false", "consent_sms": "false", "consent_phone": "false",
                   "preferred_channel": "phone", "do_not_contact": "false"}
     return {"customer_id": 1_000_000 + number, "full_name": f"Müşteri {number}",
-            "email": f"c{1_000_000 + number}@example.com", "phone": f"+9053200099{number % 100:02d}", "birth_date": BIRTHDAY_SOON, "signup_date": "2025-01-15",
+            "email": f"c{1_000_000 + number}@example.com", "phone": f"+9053200099{number % 100:02d}",
+            "birth_date": BIRTHDAY_SOON, "signup_date": "2025-01-15",
             **no_consent, **fields}
 
 
