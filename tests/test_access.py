@@ -253,10 +253,15 @@ def test_contact_details_show_only_on_consented_channels():
                 "consent_sms BOOLEAN, consent_phone BOOLEAN)")
     con.executemany("INSERT INTO s VALUES (?, ?, ?, ?, ?, ?)", rows)
     shown = con.execute(f"""SELECT {masking.consented_email_sql("email", "consent_email")},
-                                   {masking.consented_phone_sql("phone", "consent_phone", "consent_sms")}
+                                   {masking.consented_phone_sql("phone", "consent_phone", "consent_sms")},
+                                   {masking.unconsented_email_masked_sql("email", "consent_email")},
+                                   {masking.unconsented_phone_masked_sql("phone", "consent_phone", "consent_sms")}
                             FROM s ORDER BY customer_id""").fetchall()
-    assert shown == [("ayse@example.com", "+905321234567"), ("m***@example.com", "+90 533 *** ** 67"),
-                     (None, "+905341234567"), ("c***@example.com", "+491***78"), (None, None)]
+    # The consented detail, or nothing; the masked one in a column of its own.
+    assert shown == [("ayse@example.com", "+905321234567", None, None),
+                     (None, None, "m***@example.com", "+90 533 *** ** 67"),
+                     (None, "+905341234567", None, None), (None, None, "c***@example.com", "+491***78"),
+                     (None, None, None, None)]
 
 
 def test_the_outreach_list_and_its_files_carry_contacts_only_where_consented(small_db):

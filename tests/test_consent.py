@@ -261,3 +261,17 @@ def test_exported_phones_are_digits_a_dialler_reads_as_they_are(db):
     assert any("***" in m for m in masked)
     service = outreach.candidates(db, outreach.CandidateFilter(view=SERVICE), limit=None)
     assert export.neutralise(service)["service_phone"].drop_nulls().to_list() == ["905320009907"]
+
+
+# --- segments ---------------------------------------------------------------------------------------
+
+def test_do_not_contact_customers_are_counted_in_a_segment_but_not_listed(db):
+    from crm360.queries import value
+
+    summary = value.segment_summary(db)
+    assert summary.filter(pl.col("segment") == "Prospects")["customers"].item() == 10  # 905 counted
+    listed = value.segment_customers(db, "Prospects")
+    assert _numbers(listed["customer_id"]) == set(range(901, 911)) - {905}
+    assert value.segment_do_not_contact(db, "Prospects") == 1
+    consent = {r["customer_id"] - 1_000_000: r for r in listed.rows(named=True)}
+    assert not consent[901]["consent_sms"] and consent[901]["consent_email"]  # the İYS refusal shows here too
