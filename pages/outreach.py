@@ -20,14 +20,14 @@ VIEW_TEXT = {
                  "not to be contacted is listed; marketing reasons only go to a channel the customer consented "
                  "to (in the CRM, and not refused in the İYS register), and only consented contact details are "
                  "shown: the others are masked.",
-        "campaign": "marketing", "reached": "agreed to {channel} marketing",
+        "campaign": "marketing", "reached": "agreed to {channel} marketing", "contacts_help": "consented_contacts",
         "not_reached": "no marketing consent on {channel} (or refused it in İYS)"},
     outreach_rules.SERVICE: {
         "intro": "Customers with a service reason: an overdue answer, a stalled complaint, a follow-up, a fixed "
                  "defect or a poor rating. Contacting a customer about their own matter needs no marketing "
                  "consent, so the phone or e-mail that matter came in on is shown; nobody who asked not to be "
                  "contacted is listed.",
-        "campaign": "service", "reached": "whose matter came in on {channel}",
+        "campaign": "service", "reached": "whose matter came in on {channel}", "contacts_help": "service_contacts",
         "not_reached": "their matter came in on another channel"},
 }
 CHANNEL_NAMES = {"phone": "phone", "email": "e-mail", "sms": "SMS"}
@@ -116,8 +116,8 @@ if totals["customers"]:
             "priority": st.column_config.NumberColumn("Priority", format="%.0f", help=GLOSSARY["outreach_priority"]),
             "full_name": "Customer", "reasons": st.column_config.ListColumn("Reasons"),
             "service_channel": "Service channel", "marketing_channel": "Marketing channel",
-            "email": st.column_config.TextColumn("E-mail", help=GLOSSARY["consented_contacts"]),
-            "phone": st.column_config.TextColumn("Phone", help=GLOSSARY["consented_contacts"]),
+            "email": st.column_config.TextColumn("E-mail", help=GLOSSARY[text["contacts_help"]]),
+            "phone": st.column_config.TextColumn("Phone", help=GLOSSARY[text["contacts_help"]]),
             "value_at_stake_try": st.column_config.NumberColumn("Value at stake (TRY)", format="%.0f"),
             "chance_contact_helps": st.column_config.NumberColumn("Chance it helps", format="percent")})
     st.caption(f"The top {listed.height:,} of {totals['customers']:,} by priority; the file has all of them.")
