@@ -275,3 +275,33 @@ def test_do_not_contact_customers_are_counted_in_a_segment_but_not_listed(db):
     assert value.segment_do_not_contact(db, "Prospects") == 1
     consent = {r["customer_id"] - 1_000_000: r for r in listed.rows(named=True)}
     assert not consent[901]["consent_sms"] and consent[901]["consent_email"]  # the İYS refusal shows here too
+
+
+# --- the outreach page, before a campaign is created ------------------------------------------------
+
+@pytest.mark.parametrize(("role", "offered", "said"), [
+    ("marketing", ["phone", "e-mail", "SMS"], "Of the 9 customers these filters pick, 3 (agreed to e-mail marketing) "
+                                              "get it; 6 are left out: 5 no marketing consent on e-mail (or refused "
+                                              "it in İYS), 1 asked not to be contacted, 0 were contacted"),
+    ("service_lead", ["phone", "e-mail"], "Of the 3 customers these filters pick, 1 (whose matter came in on "
+                                          "e-mail) get it; 2 are left out: 1 their matter came in on another "
+                                          "channel, 1 asked not to be contacted"),
+])
+def test_the_page_says_who_a_campaign_leaves_out_and_offers_only_channels_that_reach_someone(
+        db, monkeypatch, tmp_path, role, offered, said):
+    from streamlit.testing.v1 import AppTest
+
+    from crm360.access import User
+
+    monkeypatch.delenv("CRM_AUTH", raising=False)
+    monkeypatch.setenv("CRM_DB", str(db.published))
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    app = AppTest.from_file("../dashboard.py", default_timeout=60)
+    app.session_state["signed_in_user"] = User(f"test-{role}", role)
+    app.run()
+    app.switch_page("pages/outreach.py").run()
+    assert not app.exception, app.exception
+    channel = next(s for s in app.selectbox if s.label == "Channel")
+    assert list(channel.options) == offered
+    channel.select("email").run()
+    assert any(said in c.value for c in app.caption), [c.value for c in app.caption]
