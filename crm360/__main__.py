@@ -155,7 +155,8 @@ def _manage_users(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_USERS = {"agent": "agent", "marketing": "marketing", "executive": "executive", "admin": "admin"}
+DEMO_USERS = {"agent": "agent", "marketing": "marketing", "service_lead": "service_lead", "executive": "executive",
+              "admin": "admin"}
 
 
 def _demo_users(store: access.UserStore, log: AuditLog, by: str) -> int:
@@ -167,7 +168,7 @@ def _demo_users(store: access.UserStore, log: AuditLog, by: str) -> int:
         return 0
     print("Demo users (the passwords are shown only now; sign in with one of them):")
     for name, role in DEMO_USERS.items():
-        print(f"  {name:<10} {role:<10} password: {store.add(name, role)}")
+        print(f"  {name:<13} {role:<13} password: {store.add(name, role)}")
         log.record(by, "command line", "user_change", page="users command", change="demo", user_changed=name,
                    new_role=role)
     return 0

@@ -23,17 +23,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from crm360 import config
 from crm360.sqlite_store import SqliteStore
 
-ROLES = ("agent", "marketing", "executive", "admin")
-ROLE_TITLES = {"agent": "Agent", "marketing": "Marketing", "executive": "Executive", "admin": "Admin"}
+ROLES = ("agent", "marketing", "service_lead", "executive", "admin")
+ROLE_TITLES = {"agent": "Agent", "marketing": "Marketing", "service_lead": "Service lead", "executive": "Executive",
+               "admin": "Admin"}
 # The pages each role may open (by the page's url path; "" is the overview). An agent serves the
-# customer on the line; marketing works on consented lists; executives read aggregates with no
-# individual customer on them; admins run the loads, the users and the audit.
+# customer on the line; marketing works on consented lists; a service lead works the service rows
+# of the outreach list (overdue answers, stalled complaints, follow-ups, fixed defects) with the
+# contact detail each matter needs, and their service campaigns; executives read aggregates with
+# no individual customer on them; admins run the loads, the users and the audit.
 PAGE_ROLES: dict[str, frozenset[str]] = {
     "": frozenset(ROLES),
     "customer": frozenset({"agent"}),
     "segments": frozenset({"marketing"}),
-    "outreach": frozenset({"marketing"}),
-    "campaigns": frozenset({"marketing"}),
+    "outreach": frozenset({"marketing", "service_lead"}),
+    "campaigns": frozenset({"marketing", "service_lead"}),
     "model": frozenset({"marketing", "executive"}),
     "trends": frozenset({"executive"}),
     "data-health": frozenset({"admin"}),

@@ -3,9 +3,14 @@ own SQLite file beside the published database, never in a database the ETL repla
 
 SQLite in WAL mode lets readers go on while one writer writes; every write is one short
 transaction with a busy timeout, so two users saving at once both succeed, one after the other.
+A campaign is saved once: its draft key (what it is: kind, name, channel, due date, list) is
+unique, so "Create" pressed twice, or two people creating the same campaign at the same moment,
+make one campaign and both are told its number.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 from collections.abc import Sequence
@@ -14,21 +19,28 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from crm360 import config
+from crm360.outreach_rules import MARKETING, SERVICE
 from crm360.sqlite_store import SqliteStore
 
 STATUSES = ("planned", "running", "finished", "cancelled")
 OUTCOMES = ("reached", "no_answer", "declined", "converted")
+KINDS = (MARKETING, SERVICE)  # service: about the customer's own matter, on the channel it came in on
+CHANNELS = ("phone", "email", "sms")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
     campaign_id INTEGER PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, channel TEXT NOT NULL,
     due_date TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'planned', goal TEXT NOT NULL DEFAULT '',
-    filters TEXT NOT NULL DEFAULT '', control_share REAL NOT NULL, created_at TEXT NOT NULL);
+    filters TEXT NOT NULL DEFAULT '', control_share REAL NOT NULL, created_at TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'marketing', draft_key TEXT);
 CREATE TABLE IF NOT EXISTS campaign_members (
     campaign_id INTEGER NOT NULL REFERENCES campaigns, customer_id INTEGER NOT NULL,
     control INTEGER NOT NULL, reasons TEXT NOT NULL DEFAULT '',
     contacted_at TEXT, outcome TEXT, PRIMARY KEY (campaign_id, customer_id));
 CREATE INDEX IF NOT EXISTS campaign_members_customer ON campaign_members (customer_id);
 """
+# Columns added after the first release: a store written by it gains them when opened.
+ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'marketing'", "draft_key": "TEXT"}
+DRAFT_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS campaigns_draft_key ON campaigns (draft_key)"
 
 
 def store_path() -> Path:
@@ -49,6 +61,7 @@ class NewCampaign:
     goal: str = ""
     filters: str = ""
     control_share: float = config.CAMPAIGN_CONTROL_SHARE
+    kind: str = MARKETING
 
     def check(self) -> None:
         for label, value in (("name", self.name), ("owner", self.owner), ("channel", self.channel)):
@@ -56,8 +69,25 @@ class NewCampaign:
                 raise CampaignError(f"A campaign needs a {label}.")
             if len(value) > 200:
                 raise CampaignError(f"The {label} is {len(value):,} characters; 200 at most.")
+        if self.channel not in CHANNELS:
+            raise CampaignError(f"“{self.channel}” is not a channel ({', '.join(CHANNELS)}).")
+        if self.kind not in KINDS:
+            raise CampaignError(f"“{self.kind}” is not a kind of campaign ({', '.join(KINDS)}).")
         if not 0 <= self.control_share < 1:
             raise CampaignError("The control group is a share from 0 to just under 1.")
+
+    def draft_key(self) -> str:
+        """What makes two drafts the same campaign: kind, name (case and spaces aside), channel,
+        due date and the list's filters. Owner, goal and control share are details of one draft."""
+        what = [self.kind, " ".join(self.name.casefold().split()), self.channel, self.due_date.isoformat(),
+                self.filters]
+        return hashlib.sha256(json.dumps(what, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Saved:
+    campaign_id: int
+    created: bool  # False: the same campaign was already saved (a second click, or someone else)
 
 
 class CampaignStore(SqliteStore):
@@ -66,27 +96,46 @@ class CampaignStore(SqliteStore):
 
     def __init__(self, path: Path | None = None) -> None:
         super().__init__(path or store_path())
+        with self._write() as con:
+            present = {row[1] for row in con.execute("PRAGMA table_info(campaigns)")}
+            for column, definition in ADDED_COLUMNS.items():
+                if column not in present:
+                    con.execute(f"ALTER TABLE campaigns ADD COLUMN {column} {definition}")
+            con.execute(DRAFT_KEY_INDEX)
 
     def create(self, campaign: NewCampaign, members: Sequence[tuple[int, str]], seed: int | None = None,
                when: datetime | None = None) -> int:
+        """The campaign's number: saved now, or earlier if the same campaign was (see `save`)."""
+        return self.save(campaign, members, seed, when).campaign_id
+
+    def save(self, campaign: NewCampaign, members: Sequence[tuple[int, str]], seed: int | None = None,
+             when: datetime | None = None) -> Saved:
         """Save a campaign with its customers ((customer_id, reasons) pairs); a random share of them,
-        drawn now, is the control group that is not contacted, for measuring success later."""
+        drawn now, is the control group that is not contacted, for measuring success later. The
+        same campaign (same draft key) is saved once: a second save returns the first one's number.
+        The check and the insert are one write transaction, which SQLite runs one at a time, and
+        the unique draft key stops a duplicate even so."""
         campaign.check()
         if not members:
             raise CampaignError("The list is empty: there is nobody to contact.")
         draw = random.Random(seed)
+        key = campaign.draft_key()
         with self._write() as con:
+            found = con.execute("SELECT campaign_id FROM campaigns WHERE draft_key = ?", (key,)).fetchone()
+            if found is not None:
+                return Saved(int(found[0]), created=False)
             campaign_id = con.execute(
-                """INSERT INTO campaigns (name, owner, channel, due_date, goal, filters, control_share, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO campaigns (name, owner, channel, due_date, goal, filters, control_share, created_at,
+                                          kind, draft_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (campaign.name.strip(), campaign.owner.strip(), campaign.channel, campaign.due_date.isoformat(),
                  campaign.goal, campaign.filters, campaign.control_share,
-                 (when or datetime.now()).isoformat(timespec="seconds"))).lastrowid
+                 (when or datetime.now()).isoformat(timespec="seconds"), campaign.kind, key)).lastrowid
             con.executemany(
                 "INSERT INTO campaign_members (campaign_id, customer_id, control, reasons) VALUES (?, ?, ?, ?)",
                 [(campaign_id, int(customer_id), int(draw.random() < campaign.control_share), reasons)
                  for customer_id, reasons in members])
-        return int(campaign_id)
+        return Saved(int(campaign_id), created=True)
 
     def set_status(self, campaign_id: int, status: str) -> None:
         if status not in STATUSES:
@@ -142,7 +191,7 @@ class CampaignStore(SqliteStore):
         to pitch it), newest first."""
         with self._connection() as con:
             return [dict(row) for row in con.execute(
-                """SELECT c.campaign_id, c.name, c.owner, c.channel, c.due_date, c.status, m.control,
+                """SELECT c.campaign_id, c.name, c.kind, c.owner, c.channel, c.due_date, c.status, m.control,
                           m.contacted_at, m.outcome, m.reasons
                    FROM campaign_members m JOIN campaigns c USING (campaign_id)
                    WHERE m.customer_id = ? ORDER BY c.created_at DESC""", (customer_id,))]

@@ -144,6 +144,7 @@ SERVED_TABLES = (
     "dataset_info", "customers", "interactions", "purchases", "complaints", "survey_responses", "products",
     "product_issues", "agents", "customer_summary", "customer_segments", "customer_value", "model_fits",
     "model_backtest_weekly", "model_backtest_by_frequency", "segment_history", "outreach_candidates",
-    "outreach_rules", "kpi_daily", "trend_orders", "trend_contacts", "trend_agents", "trend_complaints",
+    "outreach_rules", "outreach_reach", "outreach_service_contacts", "marketing_consent", "kpi_daily",
+    "trend_orders", "trend_contacts", "trend_agents", "trend_complaints",
     "trend_surveys", "provinces", "customer_name_tokens", "customer_name_words", "etl_runs", "etl_run_stages",
     "quarantine", "rfm_segment_map", "customer_merges", "identity_links", "identity_decisions", "identity_review")

@@ -1,4 +1,10 @@
-"""Lists leave the app as files people open in spreadsheets: make them safe to open."""
+"""Lists leave the app as files people open in spreadsheets and diallers: make them safe to open
+and usable as they are.
+
+Phones leave as digits only, in international form without the plus (`905321234567`): a
+spreadsheet takes `+90...` for a formula and an apostrophe in front breaks a dialler, while
+digits start no formula and every dialler reads them. A phone column is one named `phone` or
+ending in `_phone`, and holds phones only (masked ones travel in a column of their own)."""
 from __future__ import annotations
 
 import io
@@ -15,12 +21,25 @@ class ExportTooLarge(ValueError):
     """A list longer than a spreadsheet can hold, with what to do instead."""
 
 
+def is_phone_column(name: str) -> bool:
+    return name == "phone" or name.endswith("_phone")
+
+
+def dialler_phone(column: pl.Expr) -> pl.Expr:
+    """`+90 532 123 45 67` -> `905321234567`: the digits, empty when there are none."""
+    digits = column.str.replace_all(r"[^0-9]", "")
+    return pl.when(digits.str.len_chars() > 0).then(digits).otherwise(None)
+
+
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would run get a leading apostrophe; lists become "a; b";
-    numbers, dates and booleans are left as they are."""
+    """Phones become digits only; other text cells that a spreadsheet would run get a leading
+    apostrophe; lists become "a; b"; numbers, dates and booleans are left as they are."""
     columns = []
     for name, kind in frame.schema.items():
         column = pl.col(name)
+        if kind == pl.String and is_phone_column(name):
+            columns.append(dialler_phone(column).alias(name))
+            continue
         if isinstance(kind, pl.List):
             column = column.list.join("; ")
         elif kind != pl.String:

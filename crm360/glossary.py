@@ -57,7 +57,12 @@ GLOSSARY: dict[str, str] = {
     "outreach_priority": "Value at stake times the chance that contacting the customer helps; with several "
                          "reasons, the chance that at least one helps (each rule's chance is listed with the rules).",
     "consented_contacts": "Shown only where the customer consented to that channel (e-mail consent for the e-mail; "
-                          "phone or SMS consent for the phone), masked otherwise; the downloads follow the same rule.",
+                          "phone or SMS consent for the phone; a refusal in the İYS register withdraws it), masked "
+                          "otherwise; the downloads follow the same rule, with the masked ones in columns of their "
+                          "own and phones as digits (905321234567).",
+    "service_contacts": "The phone (for a call or an SMS) or e-mail the customer's matter came in on: answering a "
+                        "customer about their own complaint needs no marketing consent. Downloads give phones as "
+                        "digits (905321234567).",
     "audit_customers": "How many customers the entry concerns: the profile viewed, the customers a search or a "
                        "list showed, the customers in an exported file (its numbers are kept, so a search by "
                        "customer finds the entry).",

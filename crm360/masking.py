@@ -1,11 +1,13 @@
 """Contact details shown only where the customer agreed to be contacted.
 
 A marketing list carries a customer's e-mail only with e-mail consent and their phone only with
-phone or SMS consent; otherwise the detail is masked, enough to tell two customers apart but not
-to contact them. The rule is applied where the list is made, in the `outreach_candidates` mart
-(the `{consented_email}` and `{consented_phone}` placeholders), so the page, its downloads and the
-command-line export all read the same masked columns, and the unconsented details are never in
-the marketing table at all.
+phone or SMS consent (consent as `marketing_consent` applies it: the CRM's, less İYS refusals);
+otherwise the detail column is empty and a masked copy, enough to tell two customers apart but
+not to contact them, sits in a column of its own (`email_masked`, `phone_masked`), so a column
+named phone holds phones a dialler can call and nothing else. The rule is applied where the list
+is made, in the `outreach_candidates` mart (the `{consented_*}` and `{masked_*}` placeholders),
+so the page, its downloads and the command-line export all read the same columns, and the
+unconsented details are never in the marketing table at all.
 """
 from __future__ import annotations
 
@@ -24,9 +26,25 @@ def masked_phone_sql(phone: str) -> str:
 
 
 def consented_email_sql(email: str = "email", consent: str = "consent_email") -> str:
-    return f"CASE WHEN coalesce({consent}, false) THEN {email} ELSE {masked_email_sql(email)} END"
+    """The e-mail where consented, else NULL."""
+    return f"CASE WHEN coalesce({consent}, false) THEN {email} END"
+
+
+def unconsented_email_masked_sql(email: str = "email", consent: str = "consent_email") -> str:
+    """The masked e-mail where not consented, else NULL (the consented column has it)."""
+    return f"CASE WHEN NOT coalesce({consent}, false) THEN {masked_email_sql(email)} END"
+
+
+def _phone_consented(by_phone: str, by_sms: str) -> str:
+    return f"(coalesce({by_phone}, false) OR coalesce({by_sms}, false))"
 
 
 def consented_phone_sql(phone: str = "phone", by_phone: str = "consent_phone", by_sms: str = "consent_sms") -> str:
-    return (f"CASE WHEN coalesce({by_phone}, false) OR coalesce({by_sms}, false) THEN {phone} "
-            f"ELSE {masked_phone_sql(phone)} END")
+    """The phone where a call or an SMS is consented, else NULL."""
+    return f"CASE WHEN {_phone_consented(by_phone, by_sms)} THEN {phone} END"
+
+
+def unconsented_phone_masked_sql(phone: str = "phone", by_phone: str = "consent_phone",
+                                 by_sms: str = "consent_sms") -> str:
+    """The masked phone where neither a call nor an SMS is consented, else NULL."""
+    return f"CASE WHEN NOT {_phone_consented(by_phone, by_sms)} THEN {masked_phone_sql(phone)} END"

@@ -23,7 +23,7 @@ from etl.transform import render_sql
 
 MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "segment_history",
          "customer_summary",
-         "outreach_candidates", "kpi_daily",
+         "marketing_consent", "outreach_candidates", "kpi_daily",
          "trend_facts", "provinces", "customer_name_tokens", "identity_review", "lookup_indexes")
 
 

@@ -19,7 +19,7 @@ from etl import identity
 from etl.extract import SourceError, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
-from etl.sources import ENTITY_ORDER, Source
+from etl.sources import ENTITY_ORDER, INDISPENSABLE, Source
 from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load_files
 
 
@@ -165,8 +165,9 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
                  digests: dict[str, Future], progress: Progress) -> list[FileReport]:
     """Load a source's files. A source that cannot be loaded (a file missing, empty, unreadable,
     a header without its columns, too many rejected rows) fails alone: its table keeps the
-    previous load, the other sources load, and the run reports it. Only customers are
-    indispensable: without them (and no earlier load of them) there is nothing to publish."""
+    previous load, the other sources load, and the run reports it. Only customers and a mapped İYS
+    register are indispensable: without customers (and no earlier load of them) there is nothing
+    to publish, and without the İYS refusals a marketing list could reach people who refused."""
     paths = source_files(params.raw_dir, source)
     started = time.perf_counter()
     progress(f"loading {source.file}" + (f" ({len(paths)} files)" if len(paths) > 1 else ""))
@@ -276,7 +277,7 @@ def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: S
             kept = None
     if kept is not None:
         return f"kept {source.entity} from the previous load ({kept:,} rows)"
-    if source.entity == "customers":
+    if source.entity in INDISPENSABLE:
         return None
     empty_table(con, source.entity)
     return f"{source.entity} is empty (no earlier load to keep)"

@@ -24,6 +24,10 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
                    "first_response_at", "resolved_at", "status", "resolution", "satisfaction_after",
                    "refund_amount_try", "description"),
     "survey_responses": ("survey_id", "customer_id", "responded_at", "touchpoint", "nps_score", "comment"),
+    # Turkey's commercial-message register (İYS): per recipient address (a phone or an e-mail,
+    # no customer number) and channel (phone = ARAMA, sms = MESAJ, email = EPOSTA), approved or
+    # refused on a date. Optional: without an İYS export the table is empty and nothing changes.
+    "iys_consents": ("recipient", "channel", "status", "decided_at"),
 }
 # Columns the staging models read typed (the seed's CSV reader types them, for speed); from a
 # file that does not, the extract step casts them, so every model sees the types it expects.
@@ -33,6 +37,9 @@ STAGING_TYPES: dict[str, dict[str, str]] = {
                      "duration_seconds": "INTEGER", "csat": "INTEGER"},
     "complaints": {"complaint_id": "BIGINT", "customer_id": "BIGINT"},
 }
+# Sources a run cannot do without when the mapping names them (a failed file with no earlier load
+# to keep fails the run): customers, and the İYS register, whose refusals a list must never miss.
+INDISPENSABLE = ("customers", "iys_consents")
 # Loaded in this order: facts are checked against the reference tables loaded before them.
 ENTITY_ORDER = tuple(ENTITY_COLUMNS)
 FORMATS = ("csv", "parquet", "jsonl", "xlsx", "text")  # text: fields split by runs of spaces, no header

@@ -72,8 +72,10 @@ TEMPLATE_VALUES = {
     "next_tier_of_spend": outreach_rules.next_tier_sql("trailing_12m_revenue_try"),
     "severity_stake": outreach_rules.severity_stake_sql("severity"),
     "churn_bands": "[" + ", ".join(f"'{band}'" for band in segments.CHURN_BAND_ORDER) + "]",
-    "consented_email": masking.consented_email_sql("s.email", "s.consent_email"),
-    "consented_phone": masking.consented_phone_sql("s.phone", "s.consent_phone", "s.consent_sms"),
+    "consented_email": masking.consented_email_sql("s.email", "m.consent_email"),
+    "consented_phone": masking.consented_phone_sql("s.phone", "m.consent_phone", "m.consent_sms"),
+    "masked_email": masking.unconsented_email_masked_sql("s.email", "m.consent_email"),
+    "masked_phone": masking.unconsented_phone_masked_sql("s.phone", "m.consent_phone", "m.consent_sms"),
 }
 
 

@@ -9,6 +9,9 @@ from crm360 import campaigns, config, session, ui
 from crm360.glossary import GLOSSARY
 from crm360.queries import campaign_results
 
+KIND_HELP = ("Service: about the customer's own matter (an overdue answer, a stalled complaint, a follow-up, a "
+             "fixed defect), on the channel it came in on, with no marketing consent needed. Marketing: only "
+             "customers who agreed to the campaign's channel.")
 GROUP_NAMES = {"contacted": "Contacted", "list": "The whole list", "control": "Control group"}
 
 
@@ -81,10 +84,11 @@ if not saved:
 
 table = pl.DataFrame(saved).with_columns(
     ((pl.col("contacted") / (pl.col("customers") - pl.col("control_group"))).fill_nan(0)).alias("progress"))
-st.dataframe(table.select("campaign_id", "name", "owner", "channel", "due_date", "status", "customers",
+st.dataframe(table.select("campaign_id", "name", "kind", "owner", "channel", "due_date", "status", "customers",
                           "control_group", "contacted", "converted", "progress", "goal"),
              hide_index=True, width="stretch", column_config={
                  "campaign_id": st.column_config.NumberColumn("#", format="%d"), "name": "Campaign",
+                 "kind": st.column_config.TextColumn("Kind", help=KIND_HELP),
                  "owner": "Owner", "channel": "Channel", "due_date": "Due", "status": "Status",
                  "customers": "Customers", "contacted": "Contacted", "converted": "Converted",
                  "goal": "Success measured by",
@@ -96,7 +100,7 @@ st.dataframe(table.select("campaign_id", "name", "owner", "channel", "due_date",
                                                                      "measure what the contact changed.")})
 
 chosen = st.selectbox("Campaign", [c["campaign_id"] for c in saved],
-                      format_func=lambda cid: next(f"#{c['campaign_id']} {c['name']}" for c in saved
+                      format_func=lambda cid: next(f"#{c['campaign_id']} {c['name']} ({c['kind']})" for c in saved
                                                    if c["campaign_id"] == cid))
 campaign = store.campaign(chosen)
 member_rows = store.members(chosen)

@@ -23,7 +23,8 @@ st.subheader("Where to start")
 STARTS = [("customer", "pages/customer.py", "Customer lookup", ":material/person_search:",
            "Agents on a call: find the customer by name, phone, e-mail or number."),
           ("outreach", "pages/outreach.py", "Outreach", ":material/campaign:",
-           "Marketing: who to contact first, and why, through a channel they agreed to."),
+           "Marketing and service leads: who to contact first, and why: marketing through a channel they "
+           "agreed to, service about their own matter."),
           ("trends", "pages/trends.py", "Trends", ":material/monitoring:",
            "Executives: revenue, complaints, the 24-hour promise, satisfaction."),
           ("data-health", "pages/data-health.py", "Data health", ":material/health_and_safety:",

@@ -1,4 +1,5 @@
 """Outreach candidates: who should hear from us first, and why."""
+from dataclasses import replace
 from datetime import timedelta
 
 import plotly.graph_objects as go
@@ -11,14 +12,55 @@ from crm360.queries import outreach
 from crm360.queries.value import SEGMENT_ORDER
 from crm360.textnorm import mask_phone
 
+# Marketing sees every row with consented contact details only; a service lead sees the rows with a
+# service reason, with the phone or e-mail their matter needs, and makes service campaigns.
+VIEW_TEXT = {
+    outreach_rules.MARKETING: {
+        "intro": "One row per customer with every reason that applies, from the rules below. Nobody who asked "
+                 "not to be contacted is listed; marketing reasons only go to a channel the customer consented "
+                 "to (in the CRM, and not refused in the İYS register), and only consented contact details are "
+                 "shown: the others are masked.",
+        "campaign": "marketing", "reached": "agreed to {channel} marketing", "contacts_help": "consented_contacts",
+        "not_reached": "no marketing consent on {channel} (or refused it in İYS)"},
+    outreach_rules.SERVICE: {
+        "intro": "Customers with a service reason: an overdue answer, a stalled complaint, a follow-up, a fixed "
+                 "defect or a poor rating. Contacting a customer about their own matter needs no marketing "
+                 "consent, so the phone or e-mail that matter came in on is shown; nobody who asked not to be "
+                 "contacted is listed.",
+        "campaign": "service", "reached": "whose matter came in on {channel}", "contacts_help": "service_contacts",
+        "not_reached": "their matter came in on another channel"},
+}
+CHANNEL_NAMES = {"phone": "phone", "email": "e-mail", "sms": "SMS"}
+
+
+
+def create_campaign(draft: campaigns.NewCampaign, members: pl.DataFrame, chosen: outreach.CandidateFilter) -> None:
+    """Save the campaign once (a second click or a colleague's identical draft finds the first)."""
+    try:
+        saved = ui.campaigns().save(
+            draft, list(zip(members["customer_id"], ["; ".join(r) for r in members["reasons"]], strict=True)))
+    except campaigns.CampaignError as problem:
+        st.error(str(problem))
+        return
+    if not saved.created:
+        st.info(f"This campaign was already saved as #{saved.campaign_id}; nothing new was made.")
+        return
+    session.record("campaign_change", page="outreach", customer_ids=members["customer_id"].to_list(),
+                   campaign=saved.campaign_id, change="created", name=draft.name, kind=draft.kind,
+                   channel=draft.channel, filters=chosen.described())
+    st.success(f"{VIEW_TEXT[draft.kind]['campaign'].capitalize()} campaign #{saved.campaign_id} saved with "
+               f"{members.height:,} customers; see Campaigns.")
+
+
 user = session.require("outreach")
 st.title("Outreach")
 db = ui.database()
 now = ui.now_caption(db)
+view = outreach_rules.SERVICE if user.role == "service_lead" else outreach_rules.MARKETING
+text = VIEW_TEXT[view]
 
 st.subheader("Who to contact, and why", anchor=False)
-st.caption("One row per customer with every reason that applies, from the rules below. Nobody who asked not "
-           "to be contacted is listed; marketing reasons only go to a channel the customer consented to.")
+st.caption(text["intro"])
 rule_names = {r.code: r.reason.split(":")[0] for r in outreach_rules.RULES}
 with st.container(border=True):
     first, second, third, fourth = st.columns(4)
@@ -31,7 +73,7 @@ with st.container(border=True):
         churn_bands=tuple(second.multiselect("Churn risk", list(segments.CHURN_BAND_ORDER))),
         min_value_try=third.number_input("Value at stake from (TRY)", min_value=0.0, value=None, step=1000.0),
         max_value_try=fourth.number_input("Value at stake up to (TRY)", min_value=0.0, value=None, step=1000.0),
-        held_back=ui.campaigns().held_back(now))
+        held_back=ui.campaigns().held_back(now), view=view)
 answer = outreach.filter_answer(db, chosen)
 totals = answer.totals
 if answer.held_back:
@@ -55,19 +97,27 @@ if totals["customers"]:
     listed = answer.top
     session.record_when_changed("outreach-list", repr(chosen), "list_view", page="outreach",
                                 customer_ids=listed["customer_id"].to_list(), filters=chosen.described())
+    if view == outreach_rules.SERVICE:
+        contacts = ("service_channel", "service_phone", "service_email")
+        shown = listed.with_columns(pl.col("service_phone").alias("phone"), pl.col("service_email").alias("email"))
+    else:
+        contacts = ("marketing_channel", "service_channel", "email", "phone")
+        # The file keeps the masked details in columns of their own; the table shows one of the two.
+        shown = listed.with_columns(pl.coalesce("email", "email_masked").alias("email"),
+                                    pl.coalesce("phone", "phone_masked").alias("phone"),
+                                    pl.col("service_channel", "marketing_channel").fill_null("—"))
     st.dataframe(
-        listed.with_columns(ui.profile_link(user))
-        .with_columns(pl.col("service_channel", "marketing_channel").fill_null("—"))
-        .select("profile", "priority", "full_name", "marketing_channel", "service_channel", "email", "phone",
-                "reasons", "city", "rfm_segment", "loyalty_tier", "churn_risk_band", "value_at_stake_try",
+        shown.with_columns(ui.profile_link(user))
+        .select("profile", "priority", "full_name", *(c for c in contacts if c.endswith("channel")), "email",
+                "phone", "reasons", "city", "rfm_segment", "loyalty_tier", "churn_risk_band", "value_at_stake_try",
                 "chance_contact_helps"),
         hide_index=True, width="stretch", column_config={
             "profile": ui.profile_column(user),
             "priority": st.column_config.NumberColumn("Priority", format="%.0f", help=GLOSSARY["outreach_priority"]),
             "full_name": "Customer", "reasons": st.column_config.ListColumn("Reasons"),
             "service_channel": "Service channel", "marketing_channel": "Marketing channel",
-            "email": st.column_config.TextColumn("E-mail", help=GLOSSARY["consented_contacts"]),
-            "phone": st.column_config.TextColumn("Phone", help=GLOSSARY["consented_contacts"]),
+            "email": st.column_config.TextColumn("E-mail", help=GLOSSARY[text["contacts_help"]]),
+            "phone": st.column_config.TextColumn("Phone", help=GLOSSARY[text["contacts_help"]]),
             "value_at_stake_try": st.column_config.NumberColumn("Value at stake (TRY)", format="%.0f"),
             "chance_contact_helps": st.column_config.NumberColumn("Chance it helps", format="percent")})
     st.caption(f"The top {listed.height:,} of {totals['customers']:,} by priority; the file has all of them.")
@@ -88,28 +138,37 @@ if totals["customers"]:
     else:
         as_excel.caption(f"{totals['customers']:,} rows do not fit in one Excel sheet: narrow the filters, or "
                          "download the CSV.")
-    with st.form("new-campaign", border=True):
-        st.markdown(f"**Turn these {totals['customers']:,} customers into a campaign**")
-        left, middle, right = st.columns(3)
-        name = left.text_input("Name", max_chars=200)
-        owner = middle.text_input("Owner", max_chars=200)
-        channel = right.selectbox("Channel", ["phone", "email", "sms"])
-        due = left.date_input("Due", value=now.date() + timedelta(days=14), format="DD.MM.YYYY")
-        goal = middle.text_input("How success is measured", max_chars=200,
-                                 placeholder="e.g. purchases in the 30 days after contact")
-        hold_back = right.checkbox(f"Hold back {config.CAMPAIGN_CONTROL_SHARE:.0%} as a control group", value=True)
-        if st.form_submit_button("Create campaign"):
-            members = outreach.candidates(db, chosen, limit=None)
-            try:
-                created = ui.campaigns().create(
-                    campaigns.NewCampaign(name, owner, channel, due, goal, filters=repr(chosen),
-                                          control_share=config.CAMPAIGN_CONTROL_SHARE if hold_back else 0.0),
-                    list(zip(members["customer_id"], ["; ".join(r) for r in members["reasons"]], strict=True)))
-                session.record("campaign_change", page="outreach", customer_ids=members["customer_id"].to_list(),
-                               campaign=created, change="created", name=name, filters=chosen.described())
-                st.success(f"Campaign #{created} saved with {members.height:,} customers; see Campaigns.")
-            except campaigns.CampaignError as problem:
-                st.error(str(problem))
+    reach = outreach.campaign_reach(db, chosen)
+    st.markdown(f"**Turn this list into a {text['campaign']} campaign**")
+    offered = reach.offered()
+    if not offered:
+        st.info(f"None of the {reach.picked:,} customers these filters pick can get a {text['campaign']} campaign "
+                "on any channel: " + (text["not_reached"].format(channel="any channel") + ", do-not-contact, or "
+                f"contacted in the last {config.CONTACT_PRESSURE_DAYS} days."))
+    else:
+        channel = st.selectbox("Channel", offered, format_func=CHANNEL_NAMES.get,
+                               help="Only channels that reach someone on this list are offered.")
+        named = CHANNEL_NAMES[channel]
+        st.caption(
+            f"Of the {reach.picked:,} customers these filters pick, {reach.reached[channel]:,} "
+            f"({text['reached'].format(channel=named)}) get it; {reach.left_out(channel):,} are left out: "
+            f"{reach.no_consent(channel):,} {text['not_reached'].format(channel=named)}, "
+            f"{reach.do_not_contact:,} asked not to be contacted, {reach.held_back:,} were contacted in a "
+            f"campaign in the last {config.CONTACT_PRESSURE_DAYS} days.")
+        with st.form("new-campaign", border=True):
+            left, middle, right = st.columns(3)
+            name = left.text_input("Name", max_chars=200)
+            due = left.date_input("Due", value=now.date() + timedelta(days=14), format="DD.MM.YYYY")
+            owner = middle.text_input("Owner", max_chars=200)
+            goal = middle.text_input("How success is measured", max_chars=200,
+                                     placeholder="e.g. purchases in the 30 days after contact")
+            hold_back = right.checkbox(f"Hold back {config.CAMPAIGN_CONTROL_SHARE:.0%} as a control group",
+                                       value=True)
+            if st.form_submit_button("Create campaign"):
+                draft = campaigns.NewCampaign(name, owner, channel, due, goal, kind=view,
+                                              filters=repr(replace(chosen, held_back=())),
+                                              control_share=config.CAMPAIGN_CONTROL_SHARE if hold_back else 0.0)
+                create_campaign(draft, outreach.campaign_audience(db, chosen, channel), chosen)
 else:
     st.info("No customer matches these filters.")
 with st.expander("The rules and thresholds in force"):

@@ -197,6 +197,8 @@ def test_every_page_checks_the_role_itself():
     ("admin", "customer", False), ("executive", "trends", True), ("agent", "trends", False),
     ("marketing", "outreach", True), ("executive", "outreach", False), ("admin", "audit", True),
     ("marketing", "audit", False), ("agent", "data-health", False), ("executive", "segments", False),
+    ("service_lead", "outreach", True), ("service_lead", "campaigns", True), ("service_lead", "segments", False),
+    ("service_lead", "customer", False), ("service_lead", "users", False),
 ])
 def test_the_page_check_refuses_other_roles(signed_in_app, role, path, allowed):
     script = f'import streamlit as st\nfrom crm360 import session\nsession.require("{path}")\nst.success("shown")\n'
@@ -253,10 +255,15 @@ def test_contact_details_show_only_on_consented_channels():
                 "consent_sms BOOLEAN, consent_phone BOOLEAN)")
     con.executemany("INSERT INTO s VALUES (?, ?, ?, ?, ?, ?)", rows)
     shown = con.execute(f"""SELECT {masking.consented_email_sql("email", "consent_email")},
-                                   {masking.consented_phone_sql("phone", "consent_phone", "consent_sms")}
+                                   {masking.consented_phone_sql("phone", "consent_phone", "consent_sms")},
+                                   {masking.unconsented_email_masked_sql("email", "consent_email")},
+                                   {masking.unconsented_phone_masked_sql("phone", "consent_phone", "consent_sms")}
                             FROM s ORDER BY customer_id""").fetchall()
-    assert shown == [("ayse@example.com", "+905321234567"), ("m***@example.com", "+90 533 *** ** 67"),
-                     (None, "+905341234567"), ("c***@example.com", "+491***78"), (None, None)]
+    # The consented detail, or nothing; the masked one in a column of its own.
+    assert shown == [("ayse@example.com", "+905321234567", None, None),
+                     (None, None, "m***@example.com", "+90 533 *** ** 67"),
+                     (None, "+905341234567", None, None), (None, None, "c***@example.com", "+491***78"),
+                     (None, None, None, None)]
 
 
 def test_the_outreach_list_and_its_files_carry_contacts_only_where_consented(small_db):
@@ -274,6 +281,39 @@ def test_the_outreach_list_and_its_files_carry_contacts_only_where_consented(sma
     csv = export.to_csv(listed, ("elif (Marketing)", "2026-12-01T10:00:00")).decode("utf-8-sig")
     assert csv.splitlines()[0].endswith("exported_by,exported_at")
     assert csv.splitlines()[1].endswith("elif (Marketing),2026-12-01T10:00:00")
+
+
+def _outreach_table(app: AppTest):
+    return next(d.value for d in app.dataframe if "full_name" in d.value.columns)
+
+
+def test_a_service_lead_sees_service_rows_with_the_detail_their_matter_needs(signed_in_app, small_db):
+    app = signed_in_app("service_lead")
+    app.run()
+    app.switch_page("pages/outreach.py").run()
+    assert not app.exception, app.exception
+    table = _outreach_table(app)
+    service = small_db.frame("""SELECT o.customer_id, o.service_channel, c.phone, c.email
+                                FROM outreach_candidates o JOIN customers c USING (customer_id)
+                                WHERE o.service ORDER BY o.priority DESC, o.customer_id LIMIT 1000""")
+    assert len(table) == service.height > 0 and "marketing_channel" not in table.columns
+    by_phone = service.filter(pl.col("service_channel").is_in(["phone", "sms"]) & pl.col("phone").is_not_null())
+    assert set(by_phone["phone"]) <= set(table["phone"])  # unmasked, whatever the marketing consent
+    assert any("needs no marketing consent" in c.value for c in app.caption)
+    assert User("x", "service_lead").title == "x (Service lead)"
+
+
+def test_marketing_sees_service_rows_with_consented_details_only(signed_in_app, small_db):
+    app = signed_in_app("marketing")
+    app.run()
+    app.switch_page("pages/outreach.py").run()
+    assert not app.exception
+    table = _outreach_table(app)
+    service_only = small_db.frame("""SELECT o.customer_id, c.phone FROM outreach_candidates o
+                                     JOIN customers c USING (customer_id) JOIN marketing_consent m USING (customer_id)
+                                     WHERE o.service AND NOT o.marketing AND NOT (m.consent_phone OR m.consent_sms)
+                                       AND c.phone IS NOT NULL""")
+    assert service_only.height and not set(service_only["phone"]) & set(table["phone"].dropna())
 
 
 def test_an_excel_export_names_who_made_it(tmp_path):

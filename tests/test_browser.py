@@ -48,6 +48,7 @@ def test_telephony_deep_link_as_first_visit_to_a_fresh_server_opens_the_full_app
 
 
 SIDEBAR = {"agent": ["Customer lookup"], "marketing": ["Segments", "Outreach", "Campaigns", "Value model"],
+           "service_lead": ["Outreach", "Campaigns"],
            "executive": ["Trends", "Value model"], "admin": ["Data health", "Users", "Audit log"]}
 
 

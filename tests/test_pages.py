@@ -203,8 +203,9 @@ def test_segment_page_shows_every_segment_with_size_value_and_flow(app, small_db
     app.selectbox[0].select("Cannot Lose Them").run()
     assert not app.exception
     members = app.dataframe[-1].value
-    assert len(members) == small_db.row(
-        "SELECT least(count(*), 500) FROM customer_summary WHERE rfm_segment = 'Cannot Lose Them'")[0]
+    assert len(members) == small_db.row(  # do-not-contact customers are counted above, not listed
+        "SELECT least(count(*), 500) FROM customer_summary WHERE rfm_segment = 'Cannot Lose Them' "
+        "AND NOT do_not_contact")[0]
 
 
 def test_model_page_shows_the_fits_and_the_holdout_check(app, small_db):
@@ -287,6 +288,7 @@ def test_a_campaign_created_on_outreach_shows_on_campaigns_and_on_the_customer_p
     monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
     _open(app, "pages/outreach.py")
     app.multiselect[0].select("birthday").run()
+    next(s for s in app.selectbox if s.label == "Channel").select("email").run()
     # A form sends its fields with the submit button: fill them, then click, in one run.
     app.text_input[0].input("Birthday wishes")
     app.text_input[1].input("Deniz")
@@ -294,7 +296,10 @@ def test_a_campaign_created_on_outreach_shows_on_campaigns_and_on_the_customer_p
     next(b for b in app.button if b.label == "Create campaign").click().run()
     assert not app.exception
     assert any("saved with" in s.value for s in app.success), [e.value for e in app.error]
-    birthdays = small_db.frame("SELECT customer_id FROM outreach_candidates WHERE list_contains(rules, 'birthday')")
+    # A campaign reaches only those who agreed to its channel (e-mail, as the page said before creating it).
+    birthdays = small_db.frame("SELECT customer_id FROM outreach_candidates c JOIN marketing_consent m "
+                               "USING (customer_id) WHERE list_contains(rules, 'birthday') AND m.consent_email "
+                               "ORDER BY customer_id")
     app.switch_page("pages/campaigns.py").run()
     assert not app.exception
     assert app.dataframe[0].value["customers"].to_list() == [birthdays.height]

@@ -9,7 +9,10 @@ import polars as pl
 import pyarrow as pa
 
 from crm360 import config
+from crm360.outreach_rules import MARKETING, SERVICE
 from crm360.store import Database, Snapshot
+
+CHANNELS = ("phone", "email", "sms")
 
 
 def overdue_complaints(db: Database, now: datetime, limit: int = 500) -> pl.DataFrame:
@@ -78,6 +81,9 @@ class CandidateFilter:
     min_value_try: float | None = None
     max_value_try: float | None = None
     held_back: tuple[int, ...] = ()  # contacted in a campaign too recently (the contact-pressure hold)
+    # Whose list: marketing (every row, consented contact details only) or service (rows with a
+    # service reason, with the phone or e-mail their matter needs; the service lead's).
+    view: str = MARKETING
 
     def described(self) -> dict:
         """The filters a person chose, for the audit log (the hold is not a choice)."""
@@ -87,7 +93,9 @@ class CandidateFilter:
         """The SQL condition and its parameters. The hold reads the `held_back_customers` table
         that `_registered` puts on the cursor: a list of thousands of customer numbers bound as
         a parameter costs ~10 ms per query, the registered Arrow table ~1 ms once."""
-        conditions, params = ["true"], []
+        if self.view not in (MARKETING, SERVICE):
+            raise ValueError(f"unknown outreach view {self.view!r}")
+        conditions, params = ["service" if self.view == SERVICE else "true"], []
         if self.held_back:
             conditions.append(f"customer_id NOT IN (SELECT customer_id FROM {HELD_BACK_TABLE})")
         for column, chosen in (("rfm_segment", self.segments), ("loyalty_tier", self.tiers), ("city", self.cities),
@@ -112,8 +120,16 @@ class CandidateFilter:
 
 
 HELD_BACK_TABLE = "held_back_customers"
-CANDIDATE_COLUMNS = """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
-    service_channel, marketing_channel, email, phone, value_at_stake_try, chance_contact_helps, priority"""
+# Marketing sees every row with the consented details only (masked ones apart); the service lead
+# sees the service rows with the detail their matter needs (outreach_service_contacts).
+CANDIDATE_COLUMNS = {
+    MARKETING: """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
+        service_channel, marketing_channel, email, phone, email_masked, phone_masked, value_at_stake_try,
+        chance_contact_helps, priority""",
+    SERVICE: """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
+        service_channel, service_phone, service_email, value_at_stake_try, chance_contact_helps, priority"""}
+CANDIDATE_TABLES = {MARKETING: "outreach_candidates",
+                    SERVICE: "outreach_candidates JOIN outreach_service_contacts USING (customer_id)"}
 # Two readers: a filter change's four queries overlap on this machine's two cores.
 _READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outreach-read")
 
@@ -163,7 +179,8 @@ def _registered(snap: Snapshot, chosen: CandidateFilter) -> tuple[str, list]:
 
 def _candidates(snap: Snapshot, chosen: CandidateFilter, limit: int | None) -> pl.DataFrame:
     where, params = _registered(snap, chosen)
-    return snap.arrow_frame(f"SELECT {CANDIDATE_COLUMNS} FROM outreach_candidates WHERE {where} "
+    return snap.arrow_frame(f"SELECT {CANDIDATE_COLUMNS[chosen.view]} FROM {CANDIDATE_TABLES[chosen.view]} "
+                            f"WHERE {where} "
                             f"ORDER BY priority DESC, customer_id{' LIMIT ?' if limit else ''}",
                             params + ([limit] if limit else []))
 
@@ -198,3 +215,71 @@ def _by_rule(snap: Snapshot, chosen: CandidateFilter) -> pl.DataFrame:
 def candidate_cities(db: Database) -> list[str]:
     return db.memo("candidate_cities", lambda snap: snap.frame(
         "SELECT DISTINCT city FROM outreach_candidates WHERE city IS NOT NULL ORDER BY city")["city"].to_list())
+
+
+@dataclass(frozen=True)
+class CampaignReach:
+    """Who a campaign made from a filtered list would reach on each channel, and who it would
+    leave out and why, counted over everyone the filters pick (outreach_reach: do-not-contact
+    and unconsented customers included, never named). A marketing campaign reaches a customer
+    with marketing consent on its channel (İYS refusals applied); a service campaign (the service
+    view: rows with a service reason) reaches a customer on the channel their matter came in on,
+    which needs no marketing consent. Nobody who asked not to be contacted, nobody held by the
+    contact-pressure rule."""
+
+    kind: str
+    picked: int                 # customers the filters pick, before anyone is left out
+    do_not_contact: int
+    held_back: int              # contacted in a campaign in the last CONTACT_PRESSURE_DAYS days
+    reached: dict[str, int]     # channel -> customers the campaign would reach on it
+
+    def no_consent(self, channel: str) -> int:
+        """Left out on this channel for want of consent (marketing) or because their matter
+        came in on another channel (service)."""
+        return self.picked - self.do_not_contact - self.held_back - self.reached[channel]
+
+    def left_out(self, channel: str) -> int:
+        return self.picked - self.reached[channel]
+
+    def offered(self) -> list[str]:
+        """The channels worth offering: those that reach someone."""
+        return [channel for channel in CHANNELS if self.reached[channel] > 0]
+
+
+def _reachable_sql(view: str) -> str:
+    """Whether a row of outreach_reach may get a campaign of this view's kind on channel `?`."""
+    if view == SERVICE:
+        return "(service AND service_channel = ?)"
+    return "list_contains(marketing_channels, ?)"
+
+
+def campaign_reach(db: Database, chosen: CandidateFilter) -> CampaignReach:
+    """What a campaign made from this list would reach on each channel, and what it leaves out."""
+    with db.snapshot() as snap:
+        _registered(snap, chosen)
+        where, params = replace(chosen, held_back=()).where()
+        held = (f"customer_id IN (SELECT customer_id FROM {HELD_BACK_TABLE})" if chosen.held_back else "false")
+        reachable = _reachable_sql(chosen.view)
+        counts = ", ".join(f"count(*) FILTER (WHERE NOT do_not_contact AND NOT held AND {reachable})"
+                           for _ in CHANNELS)
+        row = snap.cursor.execute(
+            f"""SELECT count(*), count(*) FILTER (WHERE do_not_contact),
+                       count(*) FILTER (WHERE NOT do_not_contact AND held), {counts}
+                FROM (SELECT *, {held} AS held FROM outreach_reach WHERE {where})""",
+            list(CHANNELS) + params).fetchall()[0]
+    return CampaignReach(chosen.view, row[0], row[1], row[2], dict(zip(CHANNELS, row[3:], strict=True)))
+
+
+def campaign_audience(db: Database, chosen: CandidateFilter, channel: str) -> pl.DataFrame:
+    """The customers a campaign on `channel` made from this list reaches (customer_id, reasons):
+    the `reached` of campaign_reach, with the reasons that fit the campaign's kind."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    reasons = ("service_reasons" if chosen.view == SERVICE
+               else "list_concat(marketing_reasons, service_reasons)")
+    with db.snapshot() as snap:
+        where, params = _registered(snap, chosen)
+        return snap.arrow_frame(
+            f"""SELECT customer_id, {reasons} AS reasons FROM outreach_reach
+                WHERE NOT do_not_contact AND {_reachable_sql(chosen.view)} AND {where}
+                ORDER BY customer_id""", [channel, *params])
