@@ -36,7 +36,7 @@ RULES = (
     Rule("known_issue_fixed", SERVICE,
          "Complained about a product defect that has since been fixed: tell them",
          "complaints, product_issues", 0.5),
-    Rule("detractor_recovery", SERVICE,
+    Rule("detractor_recovery", MARKETING,
          f"NPS 0-6 or CSAT 1-2 in the last {config.DETRACTOR_WINDOW_DAYS} days: recover the relationship",
          "survey_responses, interactions", 0.4),
     Rule("high_value_at_risk", MARKETING,

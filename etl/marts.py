@@ -22,8 +22,7 @@ from crm360.models import backtest, value
 from etl.transform import render_sql
 
 MARTS = ("dataset_info", "value_inputs", "customer_value", "model_backtest", "customer_segments", "segment_history",
-         "customer_summary",
-         "marketing_consent", "outreach_candidates", "kpi_daily",
+         "marketing_consent", "customer_summary", "outreach_candidates", "kpi_daily",
          "trend_facts", "provinces", "customer_name_tokens", "identity_review", "lookup_indexes")
 
 

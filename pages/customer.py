@@ -110,8 +110,12 @@ def _show_consent(profile: dict) -> None:
         given = profile[key]
         col.badge(f"{label}: {'yes' if given else 'no'}", color="green" if given else "gray",
                   icon=":material/check:" if given else ":material/close:")
+    if refused := profile.get("iys_refused"):
+        cols[4].caption(IYS_REFUSED.format(channels=", ".join(CHANNEL_TITLES.get(c, c) for c in refused)))
 
 
+IYS_REFUSED = "Refused in İYS (the commercial-message register): {channels}. No marketing on it, whatever the CRM says."
+CHANNEL_TITLES = {"email": "e-mail", "sms": "SMS", "phone": "phone"}
 CHANNEL_ICONS = {"phone": "📞", "email": "✉️", "social": "💬", "web_chat": "🌐", "sms": "📱",
                  "in_person": "🏬", "post": "📮", "online": "🛒", "store": "🏬", "call_centre": "📞"}
 KIND_LABELS = {"contact": "Contacts", "purchase": "Purchases", "return": "Returns",

@@ -305,3 +305,12 @@ def test_the_page_says_who_a_campaign_leaves_out_and_offers_only_channels_that_r
     assert list(channel.options) == offered
     channel.select("email").run()
     assert any(said in c.value for c in app.caption), [c.value for c in app.caption]
+
+
+def test_the_agent_sees_the_consent_marketing_applies_with_the_iys_refusal_named(db):
+    """An agent must not read "SMS: yes" for a customer who refused SMS in İYS."""
+    from crm360.queries.customer import load_customer
+    record = load_customer(db, 1_000_901)
+    assert (record.profile["consent_email"], record.profile["consent_sms"]) == (True, False)
+    assert list(record.profile["iys_refused"]) == ["sms"]
+    assert list(load_customer(db, 1_000_909).profile["iys_refused"]) == []

@@ -32,7 +32,10 @@ def _birthday_in(days: int) -> str:
 
 
 CUSTOMERS = {
-    800: {}, 801: {}, 802: {}, 803: {}, 804: {}, 805: {}, 806: {}, 807: {}, 808: {}, 809: {}, 810: {},
+    800: {}, 801: {}, 802: {}, 803: {}, 804: {}, 805: {}, 806: {}, 807: {},
+    # Detractor recovery is marketing (issue 14: service means a matter the customer raised): consent needed.
+    808: {"consent_email": "true", "consent_email_at": "2024-01-01"}, 809: {"consent_email": "true"},
+    810: {"consent_phone": "true", "consent_phone_at": "2024-01-01"},
     811: {"birth_date": _birthday_in(3), "consent_email": "true", "consent_email_at": "2024-01-01"},
     812: {"birth_date": _birthday_in(10), "consent_email": "true", "consent_email_at": "2024-01-01"},
     813: {"birth_date": _birthday_in(3)},                                     # no consent at all
@@ -100,6 +103,16 @@ def test_each_rule_fires_where_it_must_and_not_where_it_must_not(candidates, rul
     assert rule in candidates[fires]["rules"]
     assert outreach_rules.RULE_BY_CODE[rule].reason in candidates[fires]["reasons"]
     assert does_not not in candidates or rule not in candidates[does_not]["rules"]
+
+
+def test_a_detractor_without_marketing_consent_is_in_no_list(tmp_path):
+    """Recovering a relationship is not answering a matter the customer raised: like any marketing
+    reason it needs consent on the channel used."""
+    no_consent = {"consent_email": "false", "consent_sms": "false", "consent_phone": "false"}
+    customers = [_customer(1_000_000 + number, **no_consent) for number in (808, 810)]
+    raw = write_raw(tmp_path / "raw", customers=customers, surveys=SURVEYS[:1], interactions=INTERACTIONS)
+    db, _ = load_dir(raw, tmp_path)
+    assert db.row("SELECT count(*) FROM outreach_candidates")[0] == 0
 
 
 def test_a_bad_csat_is_a_detractor_too(candidates):

@@ -142,7 +142,7 @@ def customer_profile(db: Database, customer_id: int) -> dict | None:
 # What the customer page reads of the summary: each column read costs (customer_summary has ~50).
 PAGE_PROFILE_COLUMNS = """
     customer_id, full_name, city, birth_date, signup_date, preferred_channel, language, consent_email,
-    consent_sms, consent_phone, do_not_contact, orders, net_revenue_try, average_order_value_try,
+    consent_sms, consent_phone, iys_refused, do_not_contact, orders, net_revenue_try, average_order_value_try,
     last_purchase_at, last_contact_at, open_complaints, value_top_share, usual_days_between_orders,
     rfm_segment, loyalty_tier, p_alive, expected_purchases_12m, predicted_clv_12m, churn_risk,
     churn_risk_band, churn_risk_reasons

@@ -1,5 +1,8 @@
 -- One row per customer: who they are, what they bought, when we last heard from them and
 -- what is still open. Every page reads a customer's headline numbers from here.
+--   consent_email/sms/phone: marketing consent as every list applies it (marketing_consent: the
+--     CRM's, less channels İYS last refused; iys_refused lists those), so the agent sees what
+--     marketing may do.
 --   orders / net_revenue_try: completed orders only (returns and cancellations removed).
 --   open complaint: status is not 'resolved'; its age runs from opened_at to data_as_of.
 --   value_top_share: the share of customers with at least this net revenue (0.03 = top 3%).
@@ -51,8 +54,8 @@ WITH bought AS (
 SELECT
     c.customer_id, c.full_name, c.name_key, c.email, c.phone, c.city, c.birth_date,
     c.signup_date, c.preferred_channel, c.language,
-    c.consent_email, c.consent_email_at, c.consent_sms, c.consent_sms_at, c.consent_phone,
-    c.consent_phone_at, c.do_not_contact, c.do_not_contact_at,
+    mc.consent_email, c.consent_email_at, mc.consent_sms, c.consent_sms_at, mc.consent_phone,
+    c.consent_phone_at, mc.iys_refused, c.do_not_contact, c.do_not_contact_at,
     coalesce(b.orders, 0) AS orders,
     coalesce(b.net_revenue_try, 0) AS net_revenue_try,
     coalesce(b.returned_orders, 0) AS returned_orders,
@@ -83,6 +86,7 @@ SELECT
              ELSE [] END,
         g.service_reasons) END AS churn_risk_reasons
 FROM customers c
+JOIN marketing_consent mc USING (customer_id)
 LEFT JOIN bought b USING (customer_id)
 LEFT JOIN contacted k USING (customer_id)
 LEFT JOIN complained m USING (customer_id)
