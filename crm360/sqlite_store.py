@@ -4,13 +4,21 @@ decisions, users, the audit log): files of their own, so no ETL run ever replace
 WAL mode lets readers go on while one writer writes; every write is one short transaction that
 takes the write lock at its start with a busy timeout, so two users saving at once both succeed,
 one after the other.
+
+Each store is readable by its owner only (crm360/private_files.py): the file is made 0600 before
+SQLite opens it, and SQLite gives its -wal and -shm files the mode of the database file.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+
+from crm360.private_files import owner_only, private_file, private_folder
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class SqliteStore:
@@ -22,7 +30,11 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        with contextlib.suppress(OSError):  # a path SQLite cannot open either (a folder): its error says so below
+            private_file(self.path)
+        for suffix in SIDE_FILES:  # left by an earlier release with a wider mode
+            owner_only(self.path.with_name(self.path.name + suffix))
         with self._connection() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(self.SCHEMA)

@@ -3,15 +3,19 @@ and publish it. Which file is which comes from a mapping (etl/mapping.py): FILE,
 every *.toml in DIR, else the seed's own (etl/mappings/seed.toml). Several --mapping files combine.
 
 Exit status: 0 published; 3 published, but some files failed (each is named with why on stderr;
-their tables keep the previous load); 1 nothing published (bad mapping, no customers at all; the
-previously published database keeps serving); 2 bad arguments.
+their tables keep the previous load); 1 nothing published (bad mapping, no customers at all, a
+--db that cannot be published to, a full disk, a read-only folder, a corrupt store: one line says
+what and where; the previously published database keeps serving); 2 bad arguments.
 """
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from pathlib import Path
+
+import duckdb
 
 from crm360 import config
 from etl.pipeline import LoadFailed, LoadParams, RunReport, run_etl
@@ -24,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="directory with the exported files (default data/raw)")
     parser.add_argument("--db", type=Path, default=config.db_path(),
                         help="published database path (default $CRM_DB or data/crm.duckdb)")
-    parser.add_argument("--max-rejected", type=float, default=config.MAX_REJECTED_SHARE,
+    parser.add_argument("--max-rejected", type=_share, default=config.MAX_REJECTED_SHARE,
                         help="largest share of rejected rows a file may have (default 0.05)")
     parser.add_argument("--mapping", type=Path, action="append",
                         help="a mapping file; repeat it to combine several (a CRM's, a helpdesk's, a shop's). "
@@ -42,10 +46,31 @@ def main(argv: list[str] | None = None) -> int:
     except LoadFailed as error:
         print(f"etl: FAILED, nothing published: {error}", file=sys.stderr)
         return 1
+    except (OSError, duckdb.Error, sqlite3.Error) as error:  # the disk, not the data: say what and where
+        print(f"etl: FAILED, nothing published ({args.db} unchanged): {_what_and_where(error)}", file=sys.stderr)
+        return 1
     print(summary(report, time.perf_counter() - started))
     for failure in report.failures:
         print(f"etl: {failure}", file=sys.stderr)
     return 3 if report.failures else 0
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1 (0.05 is 5%)")
+    return share
+
+
+def _what_and_where(error: Exception) -> str:
+    """One line: the operating system's reason and the file (OSError), or the database engine's
+    first line, which names the file it was writing."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _progress(started: float):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from crm360 import config
 from crm360.textnorm import fold_text
@@ -60,7 +60,7 @@ def read_mapping(path: Path | list[Path]) -> Mapping:
     entities = {s.entity for s in sources}
     identified = any(s.identity for s in sources)
     if customers_from is not None:
-        if any(s.entity == customers_from and any(c in s.file for c in "*?[") for s in sources):
+        if any(s.entity == customers_from and s.is_pattern for s in sources):
             raise MappingError(f"{path}: customers are made from one file; `customers_from` names a file pattern")
         if "customers" in entities:
             raise MappingError(f"{path}: customers come from a file, so `customers_from` must go")
@@ -173,13 +173,24 @@ def _source(entry: dict, where: str) -> Source:
         raise MappingError(f"{where}: `extra_columns` is \"fail\" or \"ignore\"")
     values = {column: {fold_text(str(raw)): str(meaning) for raw, meaning in table.items()}
               for column, table in entry.get("values", {}).items()}
-    return Source(entity=entity, file=need("file", str), format=file_format, columns=dict(columns), key=key,
+    file = _file_in_raw_folder(need("file", str), where)
+    return Source(entity=entity, file=file, format=file_format, columns=dict(columns), key=key,
                   delimiter=entry.get("delimiter", AUTO), order_by=tuple(entry.get("order_by", ())),
                   optional_columns=frozenset(entry.get("optional", ())), reader_types=dict(types), values=values,
                   encoding=entry.get("encoding", AUTO), dates=entry.get("dates", AUTO),
                   decimal=entry.get("decimal", AUTO), extra_columns=entry.get("extra_columns", "fail"),
                   line_number_as=line_column, defaults={str(k): str(v) for k, v in entry.get("defaults", {}).items()},
-                  derived=derived, identity=identity)
+                  derived=derived, identity=identity, defined_in=where)
+
+
+def _file_in_raw_folder(file: str, where: str) -> str:
+    """A file name or pattern relative to the raw folder: an absolute path or `..` could read any
+    file on the machine into a table (`/etc/passwd`, a secrets file next to the exports)."""
+    path = PurePosixPath(file.replace("\\", "/"))
+    if not file.strip() or path.is_absolute() or ".." in path.parts:
+        raise MappingError(f"{where}: `file` {file!r} must name a file inside the raw folder "
+                           "(no absolute path, no `..`)")
+    return file
 
 
 def _derivations(table: object, canonical: set[str], mapped: set[str], where: str) -> dict[str, Derivation]:

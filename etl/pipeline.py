@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,11 +17,12 @@ import blake3
 import duckdb
 
 from crm360 import config, store
+from crm360.private_files import owner_only, private_file, private_folder
 from etl import identity
 from etl.extract import SourceError, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
-from etl.sources import ENTITY_ORDER, INDISPENSABLE, Source
+from etl.sources import ENTITY_ORDER, INDISPENSABLE, Source, leads_outside
 from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load_files
 
 
@@ -68,32 +71,59 @@ class LoadFailed(RuntimeError):
 
 
 Progress = Callable[[str], None]
+# Run bookkeeping each version carries over from the one before it: the data-health page's history.
+HISTORY_TABLES = ("etl_runs", "etl_run_stages", "model_fits")
 
 
 def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> RunReport:
-    params.db_path.parent.mkdir(parents=True, exist_ok=True)
+    _check_database_path(params.db_path)
     with _exclusive_run(params.db_path):
         _remove_unfinished_builds(params.db_path)
         final = store.version_path(params.db_path)
-        building = final.with_name(final.stem + ".building" + final.suffix)
+        # DuckDB makes its files (the database, its WAL, spill files) with the umask's mode, so the
+        # new version is built in a folder only the owner can enter and narrowed when published.
+        workspace = private_folder(_workspace(params.db_path))
+        building = workspace / final.name
         try:
             report = _build(params, building, progress)
             progress(f"publishing {final.name}")
+            owner_only(building)
             os.replace(building, final)
             store.publish(params.db_path, final, keep=config.DB_VERSIONS_KEPT)
             report.published = final
             return report
         finally:
-            for leftover in (building, building.with_name(building.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+            shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _check_database_path(db_path: Path) -> None:
+    """Before anything is loaded: `db_path` can be published (not a folder, not a plain file), and
+    its folder exists or can be made (0700)."""
+    if db_path.is_dir():
+        raise LoadFailed(f"{db_path} is a folder; name the database file in it (e.g. {db_path / 'crm.duckdb'})")
+    if db_path.exists() and not db_path.is_symlink():
+        raise LoadFailed(f"{db_path} is a plain file, not a database the ETL published; "
+                         "move it away so the ETL can manage versions there")
+    try:
+        private_folder(db_path.parent)
+    except OSError as error:
+        raise LoadFailed(f"cannot make the database folder {db_path.parent}: {error.strerror}") from error
+
+
+def _workspace(db_path: Path) -> Path:
+    """The folder a version is built in, beside the published ones (so publishing is a rename)."""
+    return db_path.with_name(f".{db_path.name}.building")
 
 
 def _mapping(params: LoadParams) -> tuple[list[Path], Mapping]:
     paths = find_mapping(params.raw_dir, params.mapping)
     try:
-        return paths, read_mapping(paths)
+        mapping = read_mapping(paths)
+        for source in mapping.sources:  # before anything is read: every file stays in the raw folder
+            source_files(params.raw_dir, source)
     except MappingError as error:
         raise LoadFailed(str(error)) from error
+    return paths, mapping
 
 
 def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
@@ -103,16 +133,17 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     report.mapping, mapping = _mapping(params)
     sources = mapping.sources
     progress(f"mapping: {', '.join(str(p) for p in report.mapping)}")
+    _warn_about_unreadable_versions(params.db_path, progress)
     con = duckdb.connect(str(building))
     try:
         con.execute(f"SET memory_limit = '{params.memory_limit}'")
         con.execute(f"SET threads = {params.threads}")
         con.execute("SET preserve_insertion_order = true")
-        con.execute(f"SET temp_directory = '{building.parent / '.duckdb_tmp'}'")
+        con.execute(f"SET temp_directory = '{building.parent / 'spill'}'")
         con.execute("SET VARIABLE load_time = ?::TIMESTAMP", [load_time])
         con.execute("SET VARIABLE run_id = ?", [report.run_id])
         con.execute("SET VARIABLE earliest_event = ?::TIMESTAMP", [mapping.earliest_event])
-        identity.create_tables(con, identity.read_decisions(params.decisions_path))
+        identity.create_tables(con, _review_decisions(params.decisions_path))
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
             digests = {path.name: hasher.submit(_checksum, path) for s in sources
@@ -144,6 +175,13 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     return report
 
 
+def _review_decisions(path: Path) -> list[tuple]:
+    try:
+        return identity.read_decisions(path)
+    except sqlite3.Error as error:
+        raise LoadFailed(f"{path}: cannot read the duplicate review decisions ({error})") from error
+
+
 def _warn_about_failed_fits(con: duckdb.DuckDBPyConnection, run_id: str, progress: Progress) -> None:
     failed = con.execute("SELECT purpose, model, message FROM model_fits WHERE run_id = ? AND NOT converged",
                          [run_id]).fetchall()
@@ -155,10 +193,19 @@ def _warn_about_failed_fits(con: duckdb.DuckDBPyConnection, run_id: str, progres
 
 def source_files(raw_dir: Path, source: Source) -> list[Path]:
     """The files a source reads: its file, or every file its pattern (`orders-*.csv`) matches, in
-    name order (exports named by date sort as they were made)."""
-    if any(char in source.file for char in "*?["):
-        return sorted(path for path in raw_dir.glob(source.file) if path.is_file())
-    return [raw_dir / source.file]
+    name order (exports named by date sort as they were made). A file that is a link leading
+    outside the raw folder is a MappingError, never read."""
+    if source.is_pattern:
+        paths = sorted(path for path in raw_dir.glob(source.file) if path.is_file())
+    else:
+        paths = [raw_dir / source.file]
+    for path in paths:
+        target = leads_outside(raw_dir, path)
+        if target is not None:
+            matched = f"matches {path.relative_to(raw_dir)}, which" if source.is_pattern else "is a link that"
+            raise MappingError(f"{source.defined_in}: `file` {source.file!r} {matched} leads to {target}, "
+                               f"outside the raw folder {raw_dir}")
+    return paths
 
 
 def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
@@ -263,7 +310,7 @@ def _link_identities(con: duckdb.DuckDBPyConnection, params: LoadParams, sources
 def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source) -> str | None:
     """Put the entity's table of the published version back, or an empty one on a first load;
     says which, for the report. None when customers cannot be had at all."""
-    previous = store.current_version(params.db_path)
+    previous = newest_readable_version(params.db_path)[0]
     kept = None
     if previous is not None:
         try:
@@ -320,15 +367,12 @@ def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
     """Earlier runs' records come along, so the data-health page shows the history. Only the
     columns both versions share are copied: a run of a newer release must not fail on an older
     database's bookkeeping, and history is never a reason to fail a load."""
-    previous = store.current_version(db_path)
+    previous = newest_readable_version(db_path)[0]
     if previous is None:
         return
+    con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
     try:
-        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
-    except duckdb.Error:
-        return  # an unreadable old version must not block a new load
-    try:
-        for table in ("etl_runs", "etl_run_stages", "model_fits"):
+        for table in HISTORY_TABLES:
             shared = [row[0] for row in con.execute(
                 """SELECT n.column_name FROM duckdb_columns() n JOIN duckdb_columns() o USING (column_name)
                    WHERE n.database_name = current_database() AND n.table_name = $1
@@ -339,6 +383,48 @@ def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
                 con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM previous.{table}")
     finally:
         con.execute("DETACH previous")
+
+
+def newest_readable_version(db_path: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The version a run carries history and kept tables from: the published one, or when that
+    cannot be read (a truncated or corrupt file), the newest earlier version that can; with the
+    versions passed over and why. A broken file must not block every later load."""
+    current = store.current_version(db_path)
+    candidates = [current] if current else []
+    candidates += [version for version in reversed(store.all_versions(db_path)) if version != current]
+    passed_over = []
+    for version in candidates:
+        problem = _why_unreadable(version)
+        if problem is None:
+            return version, passed_over
+        passed_over.append((version, problem))
+    return None, passed_over
+
+
+def _why_unreadable(version: Path) -> str | None:
+    """None when the version opens, its history tables read whole and every other table is
+    listed with its row count (what a run reads from it); else DuckDB's first line on why."""
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS version (READ_ONLY)", [str(version)])
+            tables = [row[0] for row in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'version'").fetchall()]
+            for table in tables:
+                read = "*" if table in HISTORY_TABLES else "count(*)"
+                con.execute(f'SELECT {read} FROM version."{table}"').fetchall()
+    except duckdb.Error as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def _warn_about_unreadable_versions(db_path: Path, progress: Progress) -> None:
+    readable, passed_over = newest_readable_version(db_path)
+    if not passed_over:
+        return
+    names = ", ".join(version.name for version, _ in passed_over)
+    carried = (f"history and kept tables come from {readable.name}" if readable
+               else "no earlier version can be read, so the run history starts again here")
+    progress(f"warning: {names} cannot be read ({passed_over[0][1]}); {carried}")
 
 
 def _checksum(path: Path) -> str:
@@ -358,7 +444,10 @@ class _exclusive_run:
         self.lock_path = db_path.with_name(db_path.name + ".etl.lock")
 
     def __enter__(self) -> None:
-        self.handle = open(self.lock_path, "w")
+        try:
+            self.handle = open(private_file(self.lock_path))  # closed in __exit__
+        except OSError as error:
+            raise LoadFailed(f"cannot write in {self.lock_path.parent}: {error.strerror}") from error
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
@@ -372,6 +461,7 @@ class _exclusive_run:
 
 def _remove_unfinished_builds(db_path: Path) -> None:
     """Files left by a run that was killed; safe to remove because we hold the run lock."""
+    shutil.rmtree(_workspace(db_path), ignore_errors=True)
     stem = db_path.with_suffix("").name + store.VERSION_INFIX
-    for leftover in db_path.parent.glob(f"{stem}*.building{db_path.suffix}*"):
+    for leftover in db_path.parent.glob(f"{stem}*.building{db_path.suffix}*"):  # built beside, by earlier releases
         leftover.unlink(missing_ok=True)

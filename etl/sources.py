@@ -8,6 +8,7 @@ export headers for some of them; the rest load empty, and the model judges what 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "agents": ("agent_id", "full_name", "team"),
@@ -96,6 +97,13 @@ class Source:
     # header -> identity field (external_id, email, phone, full_name, city). The identity step
     # (etl/identity.py) links each row to a customer by these, or makes a new customer.
     identity: dict[str, str] = field(default_factory=dict)
+    # Where a mapping defines the source ("mapping.toml, source 2 (purchases)"), for messages.
+    defined_in: str = ""
+
+    @property
+    def is_pattern(self) -> bool:
+        """`file` is a pattern (`orders-*.csv`) that may match several files."""
+        return any(char in self.file for char in "*?[")
 
     @property
     def helper_columns(self) -> dict[str, str]:
@@ -112,6 +120,13 @@ class Source:
         """Every export header the reader takes, with its name in the raw relation: mapped ones
         by their canonical name, helpers by theirs."""
         return {**self.columns, **self.helper_columns}
+
+
+def leads_outside(raw_dir: Path, path: Path) -> Path | None:
+    """Where `path` really leads when that is outside `raw_dir` (through a symbolic link, or a
+    link to a folder on the way), else None: a mapping reads the raw folder and nothing else."""
+    target = path.resolve()
+    return None if target.is_relative_to(raw_dir.resolve()) else target
 
 
 IDENTITY_FIELDS = ("external_id", "email", "phone", "full_name", "city")
