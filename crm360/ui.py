@@ -2,6 +2,7 @@
 the clock caption, and number formats. Pages stay layout only."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -107,13 +108,21 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&")
+# Escapes are not enough: markdown resolves them first, then turns bare web and e-mail addresses
+# in the text into links (`www.`, `https://`, `name@host`) and `:material/x:` or `:smile:` into
+# icons and emoji. An invisible word joiner after every colon, before every @ and inside `www.`
+# breaks each of those patterns while the text reads the same.
+_WORD_JOINER = "\u2060"
+_WWW = re.compile(r"(www)(?=\.)", re.IGNORECASE)
 
 
 def plain(text: object) -> str:
-    """Text from the data made safe for Streamlit's markdown: shown as typed, never as markup."""
-    value = "" if text is None else str(text)
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)
+    """Text from the data made safe for Streamlit's markdown: shown as typed, never as markup,
+    a link, an icon or an emoji."""
+    value = _WWW.sub(r"\1" + _WORD_JOINER, "" if text is None else str(text))
+    escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)
+    return escaped.replace(":", ":" + _WORD_JOINER).replace("@", _WORD_JOINER + "@")
 
 
 def profile_link(user: User, column: str = "customer_id") -> pl.Expr:
