@@ -2,7 +2,9 @@
 the clock caption, and number formats. Pages stay layout only."""
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 from datetime import datetime
 from pathlib import Path
 
@@ -96,6 +98,25 @@ def now_caption(db: Database) -> datetime:
     mode = "newest event in the data" if config.CLOCK_MODE != "wall" else "real clock"
     st.caption(f"Now = {moment:%d %b %Y %H:%M} ({mode}). Ages and 24-hour clocks count from here.")
     return moment
+
+
+def show_incident(error: Exception, page: str) -> str:
+    """Tell the user the page failed, with an incident id to quote, and never the traceback: that
+    goes to the server log under the same id. Returns the id."""
+    incident = secrets.token_hex(4)
+    _incident_log().error("incident %s on page %s", incident, page, exc_info=error)
+    st.error(f"This page ran into an error and stopped. Incident {incident}: give this id to an admin, who "
+             "finds the details in the server log.", icon=":material/error:")
+    return incident
+
+
+def _incident_log() -> logging.Logger:
+    log = logging.getLogger("crm360.incidents")
+    if not log.handlers:  # Streamlit's log setup leaves other loggers without a handler
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    return log
 
 
 def hours(value: float | None) -> str:
