@@ -80,6 +80,7 @@ def test_each_role_signs_in_and_sees_its_own_pages(small_db_path, small_db, tmp_
             page.get_by_text(f"Signed in as demo-{role}").first.wait_for(timeout=15_000)
             nav = page.get_by_test_id("stSidebar")  # the page links dashboard.py draws
             for title in SIDEBAR[role]:
+                nav.get_by_role("link", name=title).first.wait_for(timeout=15_000)
                 assert nav.get_by_role("link", name=title).count() == 1, (role, title)
             for title in every_page - set(SIDEBAR[role]) - {"Value model"}:
                 assert nav.get_by_role("link", name=title).count() == 0, (role, title)
