@@ -14,9 +14,10 @@ for _name, _value in config.APP_ENVIRONMENT.items():  # before anything imports 
 
 import streamlit as st  # noqa: E402
 
-from crm360 import session  # noqa: E402
+from crm360 import session, ui  # noqa: E402
 
-st.set_page_config(page_title="Customer 360", page_icon=":material/hub:", layout="wide")
+# An emoji icon is drawn in the browser; a :material/ one would be fetched from Google on every visit.
+st.set_page_config(page_title="Customer 360", page_icon="👥", layout="wide")
 
 # (url path, page): the path is the one crm360.access.PAGE_ROLES names.
 PAGES = [
@@ -40,6 +41,14 @@ if user is None:
     session.sign_in_form()
     st.stop()
 allowed = {path: page for path, page in PAGES if session.may_open(user, path)}
-chosen = st.navigation(list(allowed.values()))
+# The links are drawn here rather than by Streamlit's sidebar navigation, which
+# .streamlit/config.toml switches off so that no list of pages/ files shows before sign-in.
+chosen = st.navigation(list(allowed.values()), position="hidden")
+with st.sidebar:
+    for page in allowed.values():
+        st.page_link(page)
 session.follow_link(allowed)
-chosen.run()
+try:
+    chosen.run()
+except Exception as error:  # st.stop, st.rerun and st.switch_page raise BaseExceptions: they pass through
+    ui.show_incident(error, chosen.url_path or "/")

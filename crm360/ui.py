@@ -2,6 +2,9 @@
 the clock caption, and number formats. Pages stay layout only."""
 from __future__ import annotations
 
+import logging
+import re
+import secrets
 from datetime import datetime
 from pathlib import Path
 
@@ -97,6 +100,25 @@ def now_caption(db: Database) -> datetime:
     return moment
 
 
+def show_incident(error: Exception, page: str) -> str:
+    """Tell the user the page failed, with an incident id to quote, and never the traceback: that
+    goes to the server log under the same id. Returns the id."""
+    incident = secrets.token_hex(4)
+    _incident_log().error("incident %s on page %s", incident, page, exc_info=error)
+    st.error(f"This page ran into an error and stopped. Incident {incident}: give this id to an admin, who "
+             "finds the details in the server log.", icon=":material/error:")
+    return incident
+
+
+def _incident_log() -> logging.Logger:
+    log = logging.getLogger("crm360.incidents")
+    if not log.handlers:  # Streamlit's log setup leaves other loggers without a handler
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    return log
+
+
 def hours(value: float | None) -> str:
     if value is None:
         return "—"
@@ -107,13 +129,21 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&")
+# Escapes are not enough: markdown resolves them first, then turns bare web and e-mail addresses
+# in the text into links (`www.`, `https://`, `name@host`) and `:material/x:` or `:smile:` into
+# icons and emoji. An invisible word joiner after every colon, before every @ and inside `www.`
+# breaks each of those patterns while the text reads the same.
+_WORD_JOINER = "\u2060"
+_WWW = re.compile(r"(www)(?=\.)", re.IGNORECASE)
 
 
 def plain(text: object) -> str:
-    """Text from the data made safe for Streamlit's markdown: shown as typed, never as markup."""
-    value = "" if text is None else str(text)
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)
+    """Text from the data made safe for Streamlit's markdown: shown as typed, never as markup,
+    a link, an icon or an emoji."""
+    value = _WWW.sub(r"\1" + _WORD_JOINER, "" if text is None else str(text))
+    escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in value)
+    return escaped.replace(":", ":" + _WORD_JOINER).replace("@", _WORD_JOINER + "@")
 
 
 def profile_link(user: User, column: str = "customer_id") -> pl.Expr:

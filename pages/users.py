@@ -1,7 +1,7 @@
 """Users: who may sign in and with which role (admins only). Passwords are shown once, when made."""
 import streamlit as st
 
-from crm360 import access, session
+from crm360 import access, session, ui
 
 user = session.require("users")
 st.title("Users")
@@ -10,7 +10,7 @@ st.caption("Roles: agent (customer lookup), marketing (segments, outreach, campa
            "audit). The same is done from a shell with `python -m crm360 users ...`.")
 store = session.users()
 if shown := st.session_state.pop("new_password", None):
-    st.success(f"Password for {shown[0]}: `{shown[1]}` — give it to them now; it is not shown again.",
+    st.success(f"Password for {ui.plain(shown[0])}: `{shown[1]}` — give it to them now; it is not shown again.",
                icon=":material/key:")
 
 st.dataframe([{"user": name, "role": role, "since": created} for name, role, created in store.users()],
@@ -25,7 +25,7 @@ with add.form("add_user", clear_on_submit=True):
         try:
             password = store.add(name, role)
         except access.AccessError as error:
-            st.error(str(error))
+            st.error(ui.plain(error))  # names the user typed
         else:
             session.record("user_change", page="users", change="added", user_changed=name.strip().lower(),
                            new_role=role)
@@ -49,7 +49,7 @@ with change.form("change_user"):
             else:
                 store.remove(chosen)
         except access.AccessError as error:
-            st.error(str(error))
+            st.error(ui.plain(error))  # names the user typed
         else:
             session.record("user_change", page="users", change=what, user_changed=chosen,
                            new_role=new_role if what == "set the role" else None)

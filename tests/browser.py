@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
@@ -36,17 +37,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_app(db_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start `streamlit run dashboard.py` on a free port; yields its base URL. Without sign-in
-    (CRM_AUTH=none) unless `env` says otherwise."""
+def running_app(db_path: Path, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+    """Start `streamlit run dashboard.py` on a free port, with the repository's Streamlit settings
+    (.streamlit/config.toml: it listens on localhost); yields its base URL. Without sign-in
+    (CRM_AUTH=none) unless `env` says otherwise. The server's output goes to `log` if given."""
     port = _free_port()
-    env = {**os.environ, "CRM_AUTH": "none", "CRM_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           **(env or {})}
+    env = {**os.environ, "CRM_AUTH": "none", "CRM_DB": str(db_path), **(env or {})}
+    output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+         "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    host = env.get("STREAMLIT_SERVER_ADDRESS", "127.0.0.1")
+    base = f"http://{host}:{port}"
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -65,6 +68,8 @@ def running_app(db_path: Path, env: dict[str, str] | None = None) -> Iterator[st
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        if log:
+            output.close()
 
 
 @contextmanager
@@ -74,9 +79,25 @@ def chromium_page(width: int = 1400, height: int = 1000):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.route(_leaves_this_machine, _refuse)  # whatever a page tries to send out stays here
+            yield page
         finally:
             browser.close()
+
+
+REFUSED_REQUESTS: list[str] = []
+
+
+def _leaves_this_machine(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return url.startswith(("http:", "https:", "ws:", "wss:")) and not (
+        host == "localhost" or host == "::1" or host.startswith("127."))
+
+
+def _refuse(route) -> None:
+    REFUSED_REQUESTS.append(route.request.url)
+    route.abort()
 
 
 def search_and_wait(page, base: str, typed: str, expected_name: str, timeout_ms: int = 15_000) -> float:

@@ -18,6 +18,7 @@ from crm360 import access, export, masking
 from crm360.access import AccessError, User, UserStore
 from crm360.audit import AuditLog
 from crm360.queries import outreach
+from tests.shown import as_shown, live_markup
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "../dashboard.py"
@@ -418,7 +419,7 @@ def test_lists_exports_campaign_changes_and_user_changes_are_recorded(signed_in_
     name.input("yeni.kullanici")
     [add] = [b for b in admin.button if b.label == "Add"]
     add.click().run()
-    assert not admin.exception and any("Password for yeni.kullanici" in s.value for s in admin.success)
+    assert not admin.exception and any("Password for yeni.kullanici" in as_shown(s.value) for s in admin.success)
     assert _audit().search(action="user_change")[0].detail["user_changed"] == "yeni.kullanici"
 
 
@@ -443,17 +444,21 @@ def test_the_audit_page_answers_who_looked_at_a_customer_this_month(signed_in_ap
 
 HOSTILE = ["'; DROP TABLE customers; --", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>",
            "[click](javascript:alert(1))", "![x](http://example.com/x.png)", "**bold** _it_ :red[red]",
-           "a\x00b\x07c\u202ed\r\ne", "x" * 10_000]
+           "a\x00b\x07c\u202ed\r\ne", "x" * 10_000,
+           # markdown links these and draws icons and emoji for these even when every markup character is escaped
+           "visit www.evil.example now", "https://evil.example/login?next=x", "write to ali.veli@evil.example",
+           ":material/warning: urgent :blue-badge[VIP]", "great service :smile: :+1: :streamlit:"]
 _UNESCAPED_MARKUP = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\((?!\s)|(?<!\\)!\[|(?<!\\)\*\*bold|(?<!\\):red\[")
 
 
 def _rendered_markup(app: AppTest) -> list[str]:
-    """Markdown sources on the page that would render the hostile text as markup."""
+    """Markdown sources on the page that would render the hostile text as markup, a link, an icon or an emoji."""
     found = []
     for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader"):
         for element in getattr(app, kind):
             text = str(element.value)
-            if _UNESCAPED_MARKUP.search(text) and any(h[:12] in text for h in HOSTILE):
+            escaped_badly = _UNESCAPED_MARKUP.search(text) and any(h[:12] in text for h in HOSTILE)
+            if escaped_badly or (live_markup(text) and any(h[:12] in as_shown(text) for h in HOSTILE)):
                 found.append(text[:200])
     return found
 

@@ -1,7 +1,13 @@
 """End to end in headless Chromium against the running app: what an agent actually does."""
+import ipaddress
+import re
+import socket
+import time
+from urllib.parse import urlparse
+
 import pytest
 
-from tests.browser import browser_missing_reason, chromium_page, running_app, search_and_wait
+from tests.browser import REFUSED_REQUESTS, browser_missing_reason, chromium_page, running_app, search_and_wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,8 +79,9 @@ def test_each_role_signs_in_and_sees_its_own_pages(small_db_path, small_db, tmp_
             page.context.clear_cookies()
             _sign_in(page, base, "/", f"demo-{role}", passwords[role])
             page.get_by_text(f"Signed in as demo-{role}").first.wait_for(timeout=15_000)
-            nav = page.get_by_test_id("stSidebarNav")
+            nav = page.get_by_test_id("stSidebar")  # the page links dashboard.py draws
             for title in SIDEBAR[role]:
+                nav.get_by_role("link", name=title).first.wait_for(timeout=15_000)
                 assert nav.get_by_role("link", name=title).count() == 1, (role, title)
             for title in every_page - set(SIDEBAR[role]) - {"Value model"}:
                 assert nav.get_by_role("link", name=title).count() == 0, (role, title)
@@ -100,3 +107,122 @@ def test_every_page_answers_a_first_visit_to_a_fresh_server_at_its_own_path(smal
         page.get_by_text("Local mode").first.wait_for(timeout=15_000)
         page.get_by_role("heading", level=1).first.wait_for(timeout=15_000)
         assert "Page not found" not in page.content()
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses on which some socket of this machine listens on `port` (/proc/net)."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            lines = open(table).read().splitlines()[1:]  # noqa: SIM115
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)  # each 32-bit word in host (little-endian) order
+                found.add(socket.inet_ntop(family, b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))))
+    return found
+
+
+def _refused(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_the_server_listens_on_this_machine_only(small_db_path):
+    """With no setting, the app answers on loopback only: a socket bound to 127.0.0.1 and ::1
+    cannot accept a connection to any other address of the machine. 127.0.0.2 stands in for one
+    (a wildcard bind would accept it) without sending anything off the loopback range."""
+    with running_app(small_db_path) as base:
+        port = urlparse(base).port
+        listening = _listening_addresses(port)
+        assert listening and all(ipaddress.ip_address(a).is_loopback for a in listening), listening
+        assert _refused("127.0.0.2", port)
+
+
+def test_the_documented_setting_moves_the_server_to_another_address(small_db_path):
+    with running_app(small_db_path, {"STREAMLIT_SERVER_ADDRESS": "127.0.0.2"}) as base:
+        port = urlparse(base).port
+        assert _listening_addresses(port) == {"127.0.0.2"}
+        assert _refused("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("path", ["/", "/customer?customer=1"])
+def test_before_sign_in_a_fresh_server_lists_no_pages_and_offers_no_deploy_button(small_db_path, tmp_path, path):
+    """Streamlit lists the pages/ folder's files in the sidebar of an app that has not yet run
+    st.navigation, as the first visit to a fresh server is, and before sign-in it never does."""
+    from crm360.access import UserStore
+
+    password = UserStore(tmp_path / "users.sqlite").add("demo-agent", "agent")
+    env = {"CRM_AUTH": "password", "CRM_USERS": str(tmp_path / "users.sqlite"),
+           "CRM_AUDIT": str(tmp_path / "audit.sqlite")}
+    refused_before = len(REFUSED_REQUESTS)
+    with running_app(small_db_path, env) as fresh, chromium_page() as page:
+        page.goto(fresh + path, wait_until="commit")
+        deadline = time.time() + 4
+        while time.time() < deadline:  # the whole first render, sampled every 50 ms
+            assert page.get_by_test_id("stSidebarNav").count() == 0
+            links = set(page.get_by_role("link").all_inner_texts()) - {"Skip to main content"}
+            assert not links, links
+            page.wait_for_timeout(50)
+        page.get_by_role("button", name="Sign in").wait_for(timeout=15_000)
+        assert page.get_by_role("button", name="Deploy").count() == 0
+        assert page.get_by_text("Deploy", exact=True).count() == 0
+        _sign_in(page, fresh, "/", "demo-agent", password)
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Customer lookup").wait_for(timeout=15_000)
+    assert REFUSED_REQUESTS[refused_before:] == []  # no usage statistics, nothing else sent out
+
+
+def test_a_failing_page_shows_an_incident_id_and_the_server_log_has_the_traceback(tmp_path):
+    import duckdb
+
+    from crm360.store import current_version
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    load_dir(write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}]), tmp_path)
+    db_path = tmp_path / "db" / "crm.duckdb"
+    with duckdb.connect(str(current_version(db_path))) as con:
+        con.execute("ALTER TABLE dataset_info DROP COLUMN survey_responses")  # the overview reads it
+    log = tmp_path / "server.log"
+    with running_app(db_path, log=log) as base, chromium_page() as page:
+        page.goto(base + "/")
+        page.get_by_text("Incident").first.wait_for(timeout=15_000)
+        shown = page.inner_text("body")
+        incident = re.search(r"Incident ([0-9a-f]{8})", shown).group(1)
+        assert "Traceback" not in shown and "KeyError" not in shown and "survey_responses" not in shown
+    logged = log.read_text()
+    assert f"incident {incident}" in logged and "Traceback" in logged and "KeyError: 'survey_responses'" in logged
+
+
+def test_names_from_the_data_are_text_in_the_browser(tmp_path):
+    """A customer's name and a campaign's name holding a web address, an e-mail address, an
+    icon code, emoji codes and colour codes show as typed: no link, no icon, no emoji."""
+    from tests.shown import HOSTILE_CAMPAIGN, HOSTILE_CUSTOMER_ID, HOSTILE_NAME, hostile_company
+
+    db_path, campaigns = hostile_company(tmp_path)
+    with running_app(db_path, {"CRM_CAMPAIGNS": str(campaigns)}) as base, chromium_page() as page:
+        page.goto(f"{base}/customer?customer={HOSTILE_CUSTOMER_ID}")
+        heading = page.get_by_role("heading", level=2).first
+        heading.wait_for(timeout=15_000)
+        assert heading.inner_text().replace("\u2060", "") == HOSTILE_NAME
+        alert = page.get_by_test_id("stAlertContentInfo").filter(has_text="Kampanya")
+        assert HOSTILE_CAMPAIGN in alert.inner_text().replace("\u2060", "")
+        for shown in (heading, alert.get_by_test_id("stMarkdownContainer")):
+            assert shown.locator("a, img, [role=img], [class*=badge], [class*=Badge]").count() == 0, shown.inner_html()
+        assert "😄" not in page.inner_text("body")
+        assert page.locator("a[href*='evil'], a[href^='mailto']").count() == 0
+        page.goto(f"{base}/campaigns")
+        chooser = page.get_by_role("combobox", name="Campaign")
+        chooser.wait_for(timeout=15_000)
+        assert chooser.input_value() == f"#1 {HOSTILE_CAMPAIGN}"
+        chooser.click()
+        option = page.get_by_role("option").filter(has_text="Kampanya")
+        option.wait_for(timeout=15_000)
+        assert option.inner_text() == f"#1 {HOSTILE_CAMPAIGN}" and option.locator("a, [role=img]").count() == 0
+        assert page.locator("a[href*='evil']").count() == 0

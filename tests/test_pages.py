@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm360 import segments, ui
+from tests.shown import as_shown
 
 APP = "../dashboard.py"
 
@@ -190,7 +191,7 @@ def test_data_health_names_a_file_that_failed_and_what_was_kept(tmp_path, monkey
     load_dir(raw, tmp_path)
     monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
     app = _open(AppTest.from_file(APP, default_timeout=60), "pages/data-health.py")
-    shown = [e.value.replace("\\", "") for e in app.error]  # the failure is data: escaped as markdown
+    shown = [as_shown(e.value) for e in app.error]  # the failure is data: escaped as markdown
     assert any("Not loaded: complaints.csv: file is empty" in e and "no earlier load" in e for e in shown), shown
 
 
@@ -359,3 +360,60 @@ def test_the_campaigns_page_measures_the_list_against_its_control_group(app, sma
     shares = {m.label: m for m in app.metric}
     assert "vs control" in shares["Bought"].delta
     assert len(app.caption) and not app.exception
+
+
+def test_names_from_the_data_show_as_typed_not_as_links_icons_or_emoji(tmp_path, monkeypatch):
+    from tests.shown import HOSTILE_CAMPAIGN, HOSTILE_CUSTOMER_ID, HOSTILE_NAME, hostile_company, live_markup
+
+    db_path, campaigns = hostile_company(tmp_path)
+    monkeypatch.setenv("CRM_DB", str(db_path))
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(campaigns))
+    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/customer.py", customer=str(HOSTILE_CUSTOMER_ID))
+    [header] = app.header
+    assert as_shown(header.value) == HOSTILE_NAME and not live_markup(header.value), header.value
+    [campaign] = [i.value for i in app.info if HOSTILE_CAMPAIGN in as_shown(i.value)]
+    assert not live_markup(campaign), campaign
+
+
+def test_a_user_name_that_reads_as_a_web_address_is_shown_as_text(app):
+    from tests.shown import live_markup
+
+    _open(app, "pages/users.py")
+    for _ in range(2):  # added, then refused as a name taken: both messages name the user
+        app.text_input[0].input("www.evil.example")
+        next(b for b in app.button if b.label == "Add").click().run()
+        assert not app.exception
+        [shown] = [m.value for m in [*app.success, *app.error] if "www.evil.example" in as_shown(m.value)]
+        assert not live_markup(shown), shown
+
+
+def test_a_page_that_fails_shows_an_incident_id_and_logs_the_traceback(tmp_path, monkeypatch, caplog):
+    import re
+
+    import duckdb
+
+    from crm360.store import current_version
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    load_dir(write_raw(tmp_path / "raw", customers=[{"customer_id": 1_000_001}]), tmp_path)
+    with duckdb.connect(str(current_version(tmp_path / "db" / "crm.duckdb"))) as con:
+        con.execute("ALTER TABLE dataset_info DROP COLUMN survey_responses")  # the overview reads it
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
+    app = _open(AppTest.from_file(APP, default_timeout=60), "")
+    [message] = [e.value for e in app.error if "Incident" in e.value]
+    incident = re.search(r"Incident ([0-9a-f]{8})", message).group(1)
+    assert "Traceback" not in _text(app) and "survey_responses" not in _text(app)
+    [logged] = [r for r in caplog.records if r.name == "crm360.incidents"]
+    assert incident in logged.getMessage() and logged.exc_info[0] is KeyError
+
+
+@pytest.mark.parametrize("page", ["", "pages/customer.py", "pages/users.py"])
+def test_a_page_that_stops_or_reruns_on_purpose_is_no_incident(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "missing.duckdb"))  # every data page calls st.stop
+    app = _open(AppTest.from_file(APP, default_timeout=30), page)
+    if page == "pages/users.py":  # adding a user reruns the page to show the password
+        app.text_input[0].input("elif")
+        next(b for b in app.button if b.label == "Add").click().run()
+        assert any("Password for elif" in s.value for s in app.success)
+    assert "Incident" not in _text(app)

@@ -1,0 +1,29 @@
+"""The repository's Streamlit settings: the server keeps to this machine, reports nothing to
+anyone, offers no developer menu, shows no error details and lists no page files by itself."""
+import tomllib
+from pathlib import Path
+
+from streamlit import config
+
+SETTINGS = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+
+
+def _settings() -> dict[str, object]:
+    return {f"{section}.{key}": value
+            for section, values in tomllib.loads(SETTINGS.read_text(encoding="utf-8")).items()
+            for key, value in values.items()}
+
+
+def test_every_setting_is_one_streamlit_knows():  # a misspelt option is ignored with a warning only
+    assert set(_settings()) <= set(config.get_config_options())
+
+
+def test_the_settings_keep_the_app_on_this_machine_quiet_and_plain():
+    assert _settings().items() >= {
+        "server.address": "localhost",  # a call centre's network: STREAMLIT_SERVER_ADDRESS (README)
+        "browser.gatherUsageStats": False,
+        "client.toolbarMode": "viewer",  # no Deploy button, no developer options
+        "client.showErrorDetails": "none",
+        "client.showErrorLinks": False,
+        "client.showSidebarNavigation": False,  # dashboard.py draws the role's page links
+    }.items()
