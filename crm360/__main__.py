@@ -106,8 +106,9 @@ def _write_outreach(args: argparse.Namespace) -> int:
         print(f"outreach: {args.out} must end in .csv or .xlsx", file=sys.stderr)
         return 1
     if args.campaigns is not None and not args.campaigns.is_file():  # an empty store would hold back nobody
-        return cli.fail("outreach", f"--campaigns {args.campaigns}: no such file (the campaigns.sqlite the app "
-                        "writes beside the database; leave --campaigns out to use that one)")
+        state = "a folder, not a file" if args.campaigns.is_dir() else "no such file"
+        return cli.fail("outreach", f"--campaigns {args.campaigns}: {state} (the campaigns.sqlite the app writes "
+                        "beside the database; leave --campaigns out to use that one)")
     db = Database(args.db or config.db_path())
     try:
         now = clock.now(db)  # first: no campaign store is made beside a database that is not there
