@@ -114,16 +114,19 @@ def _write_outreach(args: argparse.Namespace) -> int:
         now = clock.now(db)  # first: no campaign store is made beside a database that is not there
         store = cli.open_store(campaigns.CampaignStore, args.campaigns or (
             db.published.with_name("campaigns.sqlite") if args.db else campaigns.store_path()), "campaign store")
+        log = cli.open_store(AuditLog, audit.store_path(db.published), "audit log")  # before any file is written
         chosen = outreach.CandidateFilter(rules=tuple(args.reason), held_back=store.held_back(now))
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
         stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
         args.out.write_bytes(export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
                              else export.to_csv(listed, stamp))
-        cli.open_store(AuditLog, audit.store_path(db.published), "audit log").record(
+        log.record(
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
-    except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge, cli.CommandError) as error:
+    except OSError as error:
+        return cli.fail("outreach", f"{error.filename or args.out}: {cli.os_reason(error)}")
+    except (NoDatabase, duckdb.Error, export.ExportTooLarge, cli.CommandError) as error:
         return cli.fail("outreach", error)
     finally:
         db.close()

@@ -3,6 +3,7 @@ was typed, 1 for what the machine refused), never a traceback or a usage block; 
 written where it should not be."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -68,6 +69,16 @@ def test_seed_writes_nothing_over_a_file_named_as_its_folder(capsys, places):
     assert code == 1 and Path(places["file"]).read_text() == "not a database, not a folder\n"
 
 
+def test_seed_on_a_full_disk_says_so_in_one_line(capsys, places, monkeypatch):
+    def full_disk(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", places["tmp"] + "/raw/interactions.csv")
+
+    monkeypatch.setattr(seed_main, "generate_raw_files", full_disk)
+    answer, err = _run(seed_main.main, ["--customers", "3", "--out", places["tmp"] + "/raw"], capsys)
+    assert answer == 1
+    _one_line(err, "seed: cannot write to {tmp}/raw: No space left on device".format(**places))
+
+
 @pytest.mark.parametrize(("argv", "code", "expected"), [
     (["--workdir", "{file}"], 1, "bench: --workdir {file} is a file, not a folder"),
     (["--workdir", "{under_file}"], 1, "bench: --workdir {under_file} cannot be made"),
@@ -103,6 +114,20 @@ def test_outreach_refuses_a_campaign_store_it_cannot_use(capsys, places, small_d
                                           campaigns.format(**places), "--out", str(out)], capsys)
     assert answer == 1 and not out.exists()  # no list without its contact-pressure hold
     _one_line(err, expected.format(**places))
+
+
+def test_outreach_writes_no_list_it_cannot_audit_and_names_a_folder_it_cannot_write(capsys, places, small_db_path,
+                                                                                      monkeypatch):
+    out = Path(places["tmp"]) / "list.csv"
+    monkeypatch.setenv("CRM_AUDIT", places["file"])
+    answer, err = _run(crm360_main.main, ["outreach", "--db", str(small_db_path), "--out", str(out)], capsys)
+    assert answer == 1 and not out.exists()
+    _one_line(err, "outreach: audit log {file} is not a SQLite file".format(**places))
+    monkeypatch.setenv("CRM_AUDIT", places["tmp"] + "/audit.sqlite")
+    missing = Path(places["tmp"]) / "no-such-folder" / "list.csv"
+    answer, err = _run(crm360_main.main, ["outreach", "--db", str(small_db_path), "--out", str(missing)], capsys)
+    assert answer == 1
+    _one_line(err, f"outreach: {missing}: No such file or directory")
 
 
 def test_outreach_takes_several_reasons_after_one_flag_and_the_flag_repeated(capsys, small_db, small_db_path,
