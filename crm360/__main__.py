@@ -162,8 +162,8 @@ def _manage_users(args: argparse.Namespace) -> int:
             made = store.restore(args.name, given)
             print(f"restored {args.name.strip().lower()}" + ("" if given else f"; new password: {made}"))
         elif args.action == "role":
-            store.set_role(args.name, args.role)
-            print(f"{args.name} is now {args.role}")
+            was = store.set_role(args.name, args.role)
+            print(f"{args.name} is now {args.role} (was {was})")
         else:
             store.remove(args.name)
             print(f"removed {args.name}")

@@ -136,13 +136,17 @@ class UserStore(SqliteStore):
         self._update(user_name, "password_hash = ?", _HASHER.hash(password))
         return password
 
-    def set_role(self, user_name: str, role: str) -> None:
-        """Give a user another role; the last active admin keeps theirs (someone must manage users)."""
+    def set_role(self, user_name: str, role: str) -> str:
+        """Give a user another role; returns the one they had. The last active admin keeps theirs
+        (someone must manage users)."""
         _check_role(role)
         with self._write() as con:  # the check and the change in one transaction: two admins demoting
             if role != ADMIN:       # each other at once cannot leave none
                 _keep_an_admin(con, user_name, "demoted")
+            was = con.execute("SELECT role FROM users WHERE user_name = ? AND active = 1",
+                              (user_name.strip().lower(),)).fetchone()
             _set(con, user_name, "role = ?", role)
+        return was[0]
 
     def remove(self, user_name: str) -> None:
         """Deactivate a user (kept, so the audit log's names still mean someone); never the last

@@ -14,6 +14,7 @@ TEXT = {
     "show_removed": "Show removed users",
     "removed_name": "{error} Restore them under “Restore a removed user” below.",
     "remove_self": "You cannot remove yourself; ask another admin.",
+    "same_role": "{name} is {role} already.",
     "confirm_role": "Make {name} {role}? They are {was} now; the change applies from their next sign-in.",
     "confirm_remove": "Remove {name}? They cannot sign in again (a session open now lasts until they sign out or "
                       "it goes idle); “Restore a removed user” brings them back.",
@@ -31,8 +32,8 @@ def apply(store: access.UserStore, change: dict) -> str:
     """Make a confirmed change; returns what it did, for the page to say."""
     name = change["name"]
     if change["what"] == SET_ROLE:
-        store.set_role(name, change["role"])
-        return TEXT["done_role"].format(name=name, role=title(change["role"]), was=title(change["was"]))
+        was = store.set_role(name, change["role"])
+        return TEXT["done_role"].format(name=name, role=title(change["role"]), was=title(was))
     store.remove(name)
     return TEXT["done_remove"].format(name=name)
 
@@ -42,7 +43,7 @@ st.title("Users")
 st.caption(TEXT["caption"])
 store = session.users()
 if shown := st.session_state.pop("new_password", None):
-    st.success(TEXT["password"].format(name=ui.plain(shown[0]), password=shown[1]), icon=":material/key:")
+    st.success(TEXT["password"].format(name=shown[0], password=shown[1]), icon=":material/key:")  # a checked name
 if done := st.session_state.pop("user_change_done", None):
     st.success(ui.plain(done), icon=":material/check:")
 
@@ -88,6 +89,8 @@ with change.form("change_user"):
                 st.rerun()
         elif what == REMOVE and chosen == user.user_name:
             st.error(TEXT["remove_self"])
+        elif what == SET_ROLE and new_role == roles[chosen]:
+            st.info(ui.plain(TEXT["same_role"].format(name=chosen, role=title(new_role))))
         else:  # the second step: nothing changes until it is confirmed
             st.session_state["pending_user_change"] = {"what": what, "name": chosen, "role": new_role,
                                                        "was": roles[chosen]}

@@ -51,7 +51,7 @@ def test_the_last_active_admin_can_be_neither_removed_nor_demoted(store):
     store.add("boss", "admin", PASSWORD)
     store.add("deniz", "admin", PASSWORD)
     store.add("elif", "agent", PASSWORD)
-    store.set_role("deniz", "marketing")  # another admin is left: allowed
+    assert store.set_role("deniz", "marketing") == "admin"  # another admin is left: allowed
     with pytest.raises(LastAdminError, match="'boss' is the last admin and cannot be demoted"):
         store.set_role("boss", "agent")
     with pytest.raises(LastAdminError, match="cannot be removed"):
@@ -85,12 +85,17 @@ def test_users_add_of_a_removed_name_says_how_to_restore_and_list_all_shows_them
     assert "elif" in listed and "removed" not in listed
 
 
-def test_the_users_command_keeps_the_last_admin(capsys, store):
+def test_the_users_command_keeps_the_last_admin_and_says_what_a_role_change_did(capsys, store):
     store.add("boss", "admin", PASSWORD)
+    store.add("elif", "agent", PASSWORD)
     for args in (("remove", "boss"), ("role", "boss", "agent")):
         code, _, err = _users(capsys, *args)
         assert code == 1 and len(err.splitlines()) == 1 and "'boss' is the last admin" in err
-    assert store.users()[0][:2] == ("boss", "admin")
+    assert dict((name, role) for name, role, _ in store.users())["boss"] == "admin"
+    assert _users(capsys, "role", "elif", "admin")[1] == "elif is now admin (was agent)\n"
+    assert _users(capsys, "remove", "boss")[0] == 0  # elif is an admin now
+    code, _, err = _users(capsys, "remove", "elif")
+    assert code == 1 and "'elif' is the last admin" in err
 
 
 # --- the Users page ----------------------------------------------------------------------------
@@ -135,6 +140,8 @@ def test_a_role_change_on_the_page_waits_for_confirmation_and_says_what_it_did(u
     assert dict((n, r) for n, r, _ in store.users())["elif"] == "agent"  # nothing changed yet
     _click(app, "Cancel")
     assert dict((n, r) for n, r, _ in store.users())["elif"] == "agent" and not app.warning
+    _change(app, "elif", "set the role", "agent")
+    assert any("elif is Agent already." in i.value.replace("\\", "") for i in app.info) and not app.warning
     _change(app, "elif", "set the role", "marketing")
     _click(app, "Confirm")
     assert dict((n, r) for n, r, _ in store.users())["elif"] == "marketing"
