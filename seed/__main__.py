@@ -2,6 +2,7 @@
 exports. Same arguments, same bytes."""
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from datetime import datetime
@@ -10,13 +11,24 @@ from pathlib import Path
 from crm360 import cli, config
 from seed.run import generate_raw_files
 
+EARLIEST_AS_OF = datetime(1900, 1, 1)  # customers are up to 85 years old: their birth dates must stay datable
+
+
+def as_of_moment(text: str) -> datetime:
+    """An argparse type: `--as-of`, a moment the history can end at."""
+    moment = cli.moment(text)
+    if moment < EARLIEST_AS_OF:
+        raise argparse.ArgumentTypeError(f"“{text}” is before {EARLIEST_AS_OF.year} (its customers' birth "
+                                         "dates, decades earlier, could not be written)")
+    return moment
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.Parser(prog="python -m seed", description=__doc__)
     parser.add_argument("--customers", type=cli.whole_number(1), default=20_000)
     parser.add_argument("--seed", type=cli.whole_number(0), default=42)
     parser.add_argument("--out", type=Path, default=config.DEFAULT_RAW_DIR)
-    parser.add_argument("--as-of", type=cli.moment, help="end of the history, YYYY-MM-DD[THH:MM]; default now")
+    parser.add_argument("--as-of", type=as_of_moment, help="end of the history, YYYY-MM-DD[THH:MM]; default now")
     args = parser.parse_args(argv)
     as_of = args.as_of or datetime.now().replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()

@@ -50,6 +50,7 @@ def _one_line(err: str, expected: str) -> None:
     (["--as-of", "yesterday"], 2, "is not a date"),
     (["--as-of", "2026-06-01T25:00"], 2, "is not a date"),
     (["--as-of", "2026-06-01T10:00+03:00"], 2, "without a time zone"),
+    (["--as-of", "0001-01-01"], 2, "--as-of: “0001-01-01” is before 1900"),
     (["--seed", "-1"], 2, "--seed: must be at least 0, not -1"),
     (["--seed", "x"], 2, "--seed: “x” is not a whole number"),
     (["--customers", "1e3"], 2, "--customers: “1e3” is not a whole number"),
