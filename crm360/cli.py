@@ -66,7 +66,7 @@ def existing_folder(path: Path, what: str, hint: str = "") -> Path:
     return path
 
 
-def whole_number(least: int):
+def whole_number(least: int) -> Callable[[str], int]:
     """An argparse type: a whole number at least `least`."""
     def parse(text: str) -> int:
         try:

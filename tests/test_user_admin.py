@@ -3,6 +3,9 @@ last active admin can be neither removed nor demoted (in the store, so on the co
 the Users page alike); the page asks before a role change or a removal and says what it did."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -64,6 +67,25 @@ def test_the_last_active_admin_can_be_neither_removed_nor_demoted(store):
     store.set_role("elif", "admin")
     store.remove("boss")
     assert [(name, role) for name, role, _ in store.users()] == [("elif", "admin")]
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(store):
+    store.add("boss", "admin", PASSWORD)
+    store.add("deniz", "admin", PASSWORD)
+    start = threading.Barrier(2)
+
+    def demote(name: str) -> str:
+        start.wait()
+        try:
+            UserStore(access.store_path()).set_role(name, "agent")  # a store of its own, as another process has
+        except LastAdminError:
+            return "refused"
+        return "done"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(demote, ["boss", "deniz"]))
+    assert outcomes == ["done", "refused"]
+    assert [role for _, role, _ in store.users()].count("admin") == 1
 
 
 # --- the command line ------------------------------------------------------------------------
