@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     listing = commands.add_parser("outreach", help="write the outreach list as CSV or Excel")
     listing.add_argument("--out", type=Path, required=True, help="the file to write: .csv or .xlsx")
     listing.add_argument("--db", type=Path, help="the published database (default: CRM_DB or data/crm.duckdb)")
-    listing.add_argument("--campaigns", type=Path, help="the campaign store (default: beside the database)")
+    listing.add_argument("--campaigns", type=Path, help="an existing campaign store (default: beside the database)")
     listing.add_argument("--reason", action="extend", nargs="+", default=[], choices=sorted(RULE_BY_CODE),
                          metavar="CODE", help="only customers with one of these reasons (several after one "
                          f"--reason, or --reason repeated): {', '.join(sorted(RULE_BY_CODE))}")
