@@ -1,7 +1,8 @@
 # Two commands do all the set-up:
 #   make demo   installs, seeds 20,000 customers, loads them, makes one user per role (passwords
 #               printed once) and serves http://localhost:8501
-#   make test   installs and runs every test (browser tests skip with a message without Chromium)
+#   make test   installs, runs the linter (make lint) and every test (browser tests skip with a message
+#               without Chromium)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -30,9 +31,11 @@ app: install
 
 demo: data users app
 
-test: install
-	$(PY) -m ruff check .
+test: lint
 	$(PY) -m pytest -q -rs
+
+lint: install
+	$(PY) -m ruff check .
 
 bench: install
 	$(PY) -m bench --customers 100000

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from crm360 import config
+from crm360 import cli, config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,30 +50,34 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple
     out, err = child.communicate()
     stop.set()
     watcher.join()
-    if child.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(command)} failed:\n{err[-2000:]}")
+    if child.returncode != 0:  # the step's own one line (its last), with the command to run it again
+        last = err.strip().splitlines()[-1] if err.strip() else f"exit {child.returncode}"
+        raise SystemExit(f"bench: {' '.join(command[1:])} failed: {cli.one_line(last)}")
     return time.perf_counter() - started, peak[0], out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--lookups", type=int, default=1_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = cli.Parser(prog="python -m bench", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=cli.whole_number(1), default=100_000)
+    parser.add_argument("--lookups", type=cli.whole_number(1), default=1_000)
+    parser.add_argument("--seed", type=cli.whole_number(0), default=7)
     parser.add_argument("--workdir", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--reuse-raw", action="store_true", help="skip the seed if files exist")
-    parser.add_argument("--browser-lookups", type=int, default=20,
+    parser.add_argument("--browser-lookups", type=cli.whole_number(0), default=20,
                         help="searches timed in headless Chromium, Enter to name on screen (0: skip)")
     parser.add_argument("--no-unclustered-baseline", dest="unclustered_baseline", action="store_false",
                         help="skip the lookups on a copy with scattered fact tables")
-    parser.add_argument("--outreach-filters", type=int, default=60,
+    parser.add_argument("--outreach-filters", type=cli.whole_number(1), default=60,
                         help="random filter changes timed on the outreach page")
-    parser.add_argument("--trend-views", type=int, default=30,
+    parser.add_argument("--trend-views", type=cli.whole_number(1), default=30,
                         help="random one-year views of the trends page, every query timed")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
-
+    try:
+        cli.folder(args.workdir, "--workdir")
+    except cli.CommandError as error:
+        return cli.fail("bench", error)
     raw = args.workdir / f"raw-{args.customers}"
     db = args.workdir / f"db-{args.customers}" / "crm.duckdb"
     results: dict = {

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from crm360 import cli
 from crm360.store import current_version
 from etl.mapping import SEED_MAPPING
 from etl.pipeline import LoadParams, run_etl
@@ -61,7 +62,8 @@ def foundation_load(raw: Path, work: Path, commit: str) -> dict:
 
 
 def run(raw: Path, work: Path, commit: str = FOUNDATION_COMMIT) -> dict:
-    work.mkdir(parents=True, exist_ok=True)
+    cli.existing_folder(raw, "RAW_DIR", "`python -m seed --out DIR` writes one")
+    cli.folder(work, "WORK_DIR")
     results = {"foundation": foundation_load(raw, work, commit)}
     for name, mapping in (("pinned", SEED_MAPPING), ("auto", auto_mapping(work / "auto.toml"))):
         started = time.perf_counter()
@@ -77,13 +79,20 @@ def run(raw: Path, work: Path, commit: str = FOUNDATION_COMMIT) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.mapping_load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(prog="python -m bench.mapping_load", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("raw", type=Path)
     parser.add_argument("work", type=Path)
     parser.add_argument("--foundation", default=FOUNDATION_COMMIT, help="commit of the foundation's ETL")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.raw, args.work, args.foundation), indent=2))
+    try:
+        results = run(args.raw, args.work, args.foundation)
+    except cli.CommandError as error:
+        return cli.fail("bench.mapping_load", error)
+    except subprocess.CalledProcessError as error:  # git or the foundation's ETL: their own last line says why
+        said = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        return cli.fail("bench.mapping_load", f"{' '.join(error.cmd[:3])} ... failed: {said[-1] if said else error}")
+    print(json.dumps(results, indent=2))
     return 0
 
 

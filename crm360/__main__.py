@@ -1,7 +1,7 @@
 """`python -m crm360 backtest --db PATH --calibration-end DATE [--holdout-end DATE] [--json]`
 `python -m crm360 outreach --out FILE.csv|FILE.xlsx [--db PATH] [--campaigns PATH] [--reason CODE ...]`
 `python -m crm360 users add NAME --role agent|marketing|executive|admin [--password-stdin]`
-`python -m crm360 users list | password NAME | role NAME ROLE | remove NAME | demo`
+`python -m crm360 users list [--all] | password NAME | role NAME ROLE | remove NAME | restore NAME | demo`
 
 backtest:
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm360 import access, audit, campaigns, clock, config, export
+from crm360 import access, audit, campaigns, cli, clock, config, export
 from crm360.audit import AuditLog
 from crm360.models import backtest
 from crm360.outreach_rules import RULE_BY_CODE
@@ -42,8 +42,8 @@ def _date(text: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crm360", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(prog="python -m crm360", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("backtest", help="fit on a calibration period, compare with the holdout")
     run.add_argument("--db", type=Path, required=True, help="a database published by the ETL")
@@ -53,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     listing = commands.add_parser("outreach", help="write the outreach list as CSV or Excel")
     listing.add_argument("--out", type=Path, required=True, help="the file to write: .csv or .xlsx")
     listing.add_argument("--db", type=Path, help="the published database (default: CRM_DB or data/crm.duckdb)")
-    listing.add_argument("--campaigns", type=Path, help="the campaign store (default: beside the database)")
-    listing.add_argument("--reason", action="append", default=[], choices=sorted(RULE_BY_CODE),
-                         help="only customers with this reason (repeat for several)")
+    listing.add_argument("--campaigns", type=Path, help="an existing campaign store (default: beside the database)")
+    listing.add_argument("--reason", action="extend", nargs="+", default=[], choices=sorted(RULE_BY_CODE),
+                         metavar="CODE", help="only customers with one of these reasons (several after one "
+                         f"--reason, or --reason repeated): {', '.join(sorted(RULE_BY_CODE))}")
     users = commands.add_parser("users", help="manage who may sign in (users.sqlite beside the database)")
     users.add_argument("--store", type=Path, help="the user store (default: CRM_USERS or beside the database)")
     actions = users.add_subparsers(dest="action", required=True)
@@ -71,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     role.add_argument("role", choices=access.ROLES)
     remove = actions.add_parser("remove", help="remove a user (kept in the audit log's history)")
     remove.add_argument("name")
-    actions.add_parser("list", help="list the users and their roles")
+    restore = actions.add_parser("restore", help="bring back a removed user with their role; prints a new password "
+                                 "once unless one is piped in")
+    restore.add_argument("name")
+    restore.add_argument("--password-stdin", action="store_true")
+    users_list = actions.add_parser("list", help="list the users and their roles")
+    users_list.add_argument("--all", action="store_true", help="removed users too, marked as removed")
     actions.add_parser("demo", help="one user per role for the demo, passwords printed once (if none exist yet)")
     args = parser.parse_args(argv)
     if args.command == "outreach":
@@ -99,23 +105,29 @@ def _write_outreach(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() not in (".csv", ".xlsx"):
         print(f"outreach: {args.out} must end in .csv or .xlsx", file=sys.stderr)
         return 1
+    if args.campaigns is not None and not args.campaigns.is_file():  # an empty store would hold back nobody
+        state = "a folder, not a file" if args.campaigns.is_dir() else "no such file"
+        return cli.fail("outreach", f"--campaigns {args.campaigns}: {state} (the campaigns.sqlite the app writes "
+                        "beside the database; leave --campaigns out to use that one)")
     db = Database(args.db or config.db_path())
     try:
         now = clock.now(db)  # first: no campaign store is made beside a database that is not there
-        store = campaigns.CampaignStore(args.campaigns or (
-            db.published.with_name("campaigns.sqlite") if args.db else campaigns.store_path()))
+        store = cli.open_store(campaigns.CampaignStore, args.campaigns or (
+            db.published.with_name("campaigns.sqlite") if args.db else campaigns.store_path()), "campaign store")
+        log = cli.open_store(AuditLog, audit.store_path(db.published), "audit log")  # before any file is written
         chosen = outreach.CandidateFilter(rules=tuple(args.reason), held_back=store.held_back(now))
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
         stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
         args.out.write_bytes(export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
                              else export.to_csv(listed, stamp))
-        AuditLog(audit.store_path(db.published)).record(
+        log.record(
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
-    except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge) as error:
-        print(f"outreach: {error}", file=sys.stderr)
-        return 1
+    except OSError as error:
+        return cli.fail("outreach", f"{error.filename or args.out}: {cli.os_reason(error)}")
+    except (NoDatabase, duckdb.Error, export.ExportTooLarge, cli.CommandError) as error:
+        return cli.fail("outreach", error)
     finally:
         db.close()
     print(f"{listed.height:,} customers written to {args.out}; {held_back:,} held back "
@@ -124,13 +136,18 @@ def _write_outreach(args: argparse.Namespace) -> int:
 
 
 def _manage_users(args: argparse.Namespace) -> int:
-    store = access.UserStore(args.store)
-    log = AuditLog(audit.store_path(args.store) if args.store else None)
+    try:
+        store = cli.open_store(access.UserStore, args.store or access.store_path(), "user store")
+        log = cli.open_store(AuditLog, audit.store_path(args.store) if args.store else audit.store_path(), "audit log")
+    except cli.CommandError as error:
+        return cli.fail("users", error)
     by = f"{getpass.getuser()} (command line)"
     try:
         if args.action == "list":
             for name, role, created in store.users():
                 print(f"{name:<24} {role:<10} since {created}")
+            for name, role, created in store.removed_users() if args.all else ():
+                print(f"{name:<24} {role:<10} since {created}  (removed: `users restore {name}` brings them back)")
             return 0
         if args.action == "demo":
             return _demo_users(store, log, by)
@@ -141,15 +158,20 @@ def _manage_users(args: argparse.Namespace) -> int:
         elif args.action == "password":
             made = store.set_password(args.name, given)
             print(f"new password for {args.name}" + ("" if given else f": {made}"))
+        elif args.action == "restore":
+            made = store.restore(args.name, given)
+            print(f"restored {args.name.strip().lower()}" + ("" if given else f"; new password: {made}"))
         elif args.action == "role":
-            store.set_role(args.name, args.role)
-            print(f"{args.name} is now {args.role}")
+            was = store.set_role(args.name, args.role)
+            print(f"{args.name} is now {args.role} (was {was})")
         else:
             store.remove(args.name)
             print(f"removed {args.name}")
+    except access.RemovedUserError as error:
+        return cli.fail("users", f"{error.user_name!r} belongs to a removed user: `python -m crm360 users restore "
+                                 f"{error.user_name}` brings them back (`users list --all` shows them)")
     except access.AccessError as error:
-        print(f"users: {error}", file=sys.stderr)
-        return 1
+        return cli.fail("users", error)
     log.record(by, "command line", "user_change", page="users command", change=args.action,
                user_changed=args.name.strip().lower(), new_role=getattr(args, "role", None))
     return 0

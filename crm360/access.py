@@ -71,6 +71,19 @@ class AccessError(ValueError):
     """A user change or sign-in that cannot be done as asked, with the reason for the person."""
 
 
+class RemovedUserError(AccessError):
+    """A new user under the name of a removed one: the name stays theirs (the audit log names them);
+    the command line and the Users page each say how to restore them."""
+
+    def __init__(self, user_name: str) -> None:
+        super().__init__(f"{user_name!r} belongs to a removed user: restore them instead of adding a new one.")
+        self.user_name = user_name
+
+
+class LastAdminError(AccessError):
+    """A change that would leave no active admin, so nobody could manage users any more."""
+
+
 @dataclass(frozen=True)
 class User:
     user_name: str
@@ -95,6 +108,9 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+ADMIN = "admin"  # the role that manages users: the store always keeps one active
+
+
 class UserStore(SqliteStore):
     SCHEMA = SCHEMA
 
@@ -107,12 +123,14 @@ class UserStore(SqliteStore):
         _check_role(role)
         password = password if password is not None else new_password()
         _check_password(password)
-        with self._connection() as con:
-            try:
-                con.execute("INSERT INTO users VALUES (?, ?, ?, ?, 1)",
-                            (user_name, role, _HASHER.hash(password), datetime.now().isoformat(timespec="seconds")))
-            except sqlite3.IntegrityError as error:
-                raise AccessError(f"There is already a user {user_name!r}.") from error
+        with self._write() as con:
+            taken = con.execute("SELECT active FROM users WHERE user_name = ?", (user_name,)).fetchone()
+            if taken is not None and not taken[0]:
+                raise RemovedUserError(user_name)
+            if taken is not None:
+                raise AccessError(f"There is already a user {user_name!r}.")
+            con.execute("INSERT INTO users VALUES (?, ?, ?, ?, 1)",
+                        (user_name, role, _HASHER.hash(password), datetime.now().isoformat(timespec="seconds")))
         return password
 
     def set_password(self, user_name: str, password: str | None = None) -> str:
@@ -121,25 +139,56 @@ class UserStore(SqliteStore):
         self._update(user_name, "password_hash = ?", _HASHER.hash(password))
         return password
 
-    def set_role(self, user_name: str, role: str) -> None:
+    def set_role(self, user_name: str, role: str) -> str:
+        """Give a user another role; returns the one they had. The last active admin keeps theirs
+        (someone must manage users)."""
         _check_role(role)
-        self._update(user_name, "role = ?", role)
+        with self._write() as con:  # the check and the change in one transaction: two admins demoting
+            if role != ADMIN:       # each other at once cannot leave none
+                _keep_an_admin(con, user_name, "demoted")
+            was = con.execute("SELECT role FROM users WHERE user_name = ? AND active = 1",
+                              (user_name.strip().lower(),)).fetchone()
+            _set(con, user_name, "role = ?", role)
+        return was[0]
 
     def remove(self, user_name: str) -> None:
-        """Deactivate a user (kept, so the audit log's names still mean someone)."""
-        self._update(user_name, "active = ?", 0)
+        """Deactivate a user (kept, so the audit log's names still mean someone); never the last
+        active admin."""
+        with self._write() as con:
+            _keep_an_admin(con, user_name, "removed")
+            _set(con, user_name, "active = ?", 0)
+
+    def restore(self, user_name: str, password: str | None = None) -> str:
+        """Bring a removed user back with their role and a new password (the one given, or a new one
+        to hand out once: whatever they had before may have left with them)."""
+        password = password if password is not None else new_password()
+        _check_password(password)
+        name = (user_name or "").strip().lower()
+        with self._write() as con:
+            found = con.execute("SELECT active FROM users WHERE user_name = ?", (name,)).fetchone()
+            if found is None:
+                raise AccessError(f"There is no user {user_name!r}.")
+            if found[0]:
+                raise AccessError(f"{name!r} is not removed: nothing to restore.")
+            con.execute("UPDATE users SET active = 1, password_hash = ? WHERE user_name = ?",
+                        (_HASHER.hash(password), name))
+        return password
 
     def _update(self, user_name: str, assignment: str, value: object) -> None:
-        with self._connection() as con:
-            changed = con.execute(f"UPDATE users SET {assignment} WHERE user_name = ? AND active = 1",
-                                  (value, user_name.strip().lower())).rowcount
-        if not changed:
-            raise AccessError(f"There is no user {user_name!r}.")
+        with self._write() as con:
+            _set(con, user_name, assignment, value)
 
     def users(self) -> list[tuple[str, str, str]]:
         """(user name, role, created) of every active user."""
         with self._connection() as con:
             return con.execute("SELECT user_name, role, created_at FROM users WHERE active = 1 "
+                               "ORDER BY user_name").fetchall()
+
+    def removed_users(self) -> list[tuple[str, str, str]]:
+        """(user name, role, created) of every removed user: their names stay theirs (the audit log
+        names them), and `restore` brings one back."""
+        with self._connection() as con:
+            return con.execute("SELECT user_name, role, created_at FROM users WHERE active = 0 "
                                "ORDER BY user_name").fetchall()
 
     def sign_in(self, user_name: str, password: str, now: datetime | None = None) -> User:
@@ -181,6 +230,20 @@ class UserStore(SqliteStore):
         with self._connection() as con:
             con.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
                         (user_name, now.isoformat(timespec="microseconds"), int(succeeded)))
+
+
+def _set(con: sqlite3.Connection, user_name: str, assignment: str, value: object) -> None:
+    changed = con.execute(f"UPDATE users SET {assignment} WHERE user_name = ? AND active = 1",
+                          (value, user_name.strip().lower())).rowcount
+    if not changed:
+        raise AccessError(f"There is no user {user_name!r}.")
+
+
+def _keep_an_admin(con: sqlite3.Connection, user_name: str, change: str) -> None:
+    admins = [row[0] for row in con.execute("SELECT user_name FROM users WHERE role = ? AND active = 1", (ADMIN,))]
+    if admins == [user_name.strip().lower()]:
+        raise LastAdminError(f"{admins[0]!r} is the last admin and cannot be {change}: make another user admin "
+                             "first, so someone can still manage users.")
 
 
 def _verifies(password_hash: str, password: str) -> bool:

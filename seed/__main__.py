@@ -8,30 +8,37 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from crm360 import config
+from crm360 import cli, config
 from seed.run import generate_raw_files
 
+EARLIEST_AS_OF = datetime(1900, 1, 1)  # customers are up to 85 years old: their birth dates must stay datable
 
-def parse_as_of(text: str | None) -> datetime:
-    """`YYYY-MM-DD` (noon that day) or `YYYY-MM-DDTHH:MM`; default: the current hour."""
-    if text is None:
-        return datetime.now().replace(minute=0, second=0, microsecond=0)
-    moment = datetime.fromisoformat(text)
-    return moment.replace(hour=12) if len(text) == 10 else moment
+
+def as_of_moment(text: str) -> datetime:
+    """An argparse type: `--as-of`, a moment the history can end at."""
+    moment = cli.moment(text)
+    if moment < EARLIEST_AS_OF:
+        raise argparse.ArgumentTypeError(f"“{text}” is before {EARLIEST_AS_OF.year} (its customers' birth "
+                                         "dates, decades earlier, could not be written)")
+    return moment
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m seed", description=__doc__)
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=42)
+    parser = cli.Parser(prog="python -m seed", description=__doc__)
+    parser.add_argument("--customers", type=cli.whole_number(1), default=20_000)
+    parser.add_argument("--seed", type=cli.whole_number(0), default=42)
     parser.add_argument("--out", type=Path, default=config.DEFAULT_RAW_DIR)
-    parser.add_argument("--as-of", help="end of the history, YYYY-MM-DD[THH:MM]; default now")
+    parser.add_argument("--as-of", type=as_of_moment, help="end of the history, YYYY-MM-DD[THH:MM]; default now")
     args = parser.parse_args(argv)
-    if args.customers < 1:
-        parser.error("--customers must be at least 1")
+    as_of = args.as_of or datetime.now().replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()
-    rows = generate_raw_files(args.customers, args.seed, parse_as_of(args.as_of), args.out,
-                              progress=sys.stderr.isatty())
+    try:
+        rows = generate_raw_files(args.customers, args.seed, as_of, cli.folder(args.out, "--out"),
+                                  progress=sys.stderr.isatty())
+    except cli.CommandError as error:
+        return cli.fail("seed", error)
+    except OSError as error:  # a full disk or a folder made read-only half-way
+        return cli.fail("seed", f"cannot write to {args.out}: {cli.os_reason(error)}")
     elapsed = time.perf_counter() - started
     total = sum(rows.values())
     print(f"Wrote {total:,} rows to {args.out} in {elapsed:.1f} s: "

@@ -124,9 +124,9 @@ def test_the_users_command_adds_lists_changes_and_removes(tmp_path):
     assert added.returncode == 0, added.stderr
     password = re.search(r"password: (\S+)", added.stdout).group(1)
     assert UserStore(tmp_path / "users.sqlite").sign_in("elif", password).role == "marketing"
-    assert _users_command(tmp_path, "role", "elif", "admin").returncode == 0
+    assert _users_command(tmp_path, "role", "elif", "executive").returncode == 0
     assert _users_command(tmp_path, "password", "elif", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
-    assert UserStore(tmp_path / "users.sqlite").sign_in("elif", PASSWORD).role == "admin"
+    assert UserStore(tmp_path / "users.sqlite").sign_in("elif", PASSWORD).role == "executive"
     assert "elif" in _users_command(tmp_path, "list").stdout
     refused = _users_command(tmp_path, "add", "x", "--role", "agent")
     assert refused.returncode == 1 and refused.stderr.startswith("users: A user name is 2-40")

@@ -57,7 +57,7 @@ def test_etl_on_a_missing_directory_says_how_to_make_one(tmp_path):
 
 def test_seed_rejects_a_nonsense_customer_count(tmp_path):
     result = _run("-m", "seed", "--customers", "0", "--out", str(tmp_path))
-    assert result.returncode == 2 and "--customers must be at least 1" in result.stderr
+    assert result.returncode == 2 and "--customers: must be at least 1" in result.stderr
 
 
 def test_backtest_prints_fits_and_the_holdout_week_by_week(small_db_path):

@@ -1,0 +1,105 @@
+"""What every command line of the project shares: a mistake ends in one line on standard error
+and an exit code (2 for what was typed, 1 for what the machine refused), never a usage block or
+a traceback, so a scheduler's log or a person's terminal shows the reason and nothing else."""
+from __future__ import annotations
+
+import argparse
+import re
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+Store = TypeVar("Store")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its mistakes in one line (its own are the usage block and then the message).
+    Sub-commands made with `add_subparsers` get the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (\S+): ", r"\1: ", one_line(message))  # "--seed: ...", as typed
+        self.exit(2, f"{self.prog}: {message} (`{self.prog} --help` lists the options)\n")
+
+
+class CommandError(Exception):
+    """Something the command cannot do as asked, with the one line that says why."""
+
+
+def one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def fail(name: str, error: object) -> int:
+    """Print the one line for a command that cannot go on; returns the exit code 1."""
+    print(f"{name}: {one_line(error)}", file=sys.stderr)
+    return 1
+
+
+def os_reason(error: OSError) -> str:
+    """An operating-system error as a person reads it ("Permission denied"), without errno noise."""
+    if isinstance(error, FileExistsError) and error.filename:  # a folder to make, where a file is
+        return f"{error.filename} is a file, not a folder"
+    if isinstance(error, NotADirectoryError) and error.filename:
+        return f"a part of {error.filename} is a file, not a folder"
+    return error.strerror or str(error)
+
+
+def folder(path: Path, what: str) -> Path:
+    """The folder at `path`, made if need be; CommandError if it is a file or cannot be made."""
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"{what} {path} cannot be made: {os_reason(error)}") from error
+    return path
+
+
+def existing_folder(path: Path, what: str, hint: str = "") -> Path:
+    """`path` if it is a folder that exists; CommandError (with `hint`, what to do) if not."""
+    if not path.is_dir():
+        state = "is a file, not a folder" if path.exists() else "does not exist"
+        raise CommandError(f"{what} {path} {state}" + (f"; {hint}" if hint else ""))
+    return path
+
+
+def whole_number(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number at least `least`."""
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"“{text}” is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {number}")
+        return number
+    return parse
+
+
+def moment(text: str) -> datetime:
+    """An argparse type: `YYYY-MM-DD` (noon that day) or `YYYY-MM-DDTHH:MM`."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    if parsed.tzinfo is not None:
+        raise argparse.ArgumentTypeError(f"“{text}”: give the local time without a time zone")
+    return parsed.replace(hour=12) if len(text) == 10 else parsed
+
+
+def open_store(make: Callable[[Path], Store], path: Path, what: str) -> Store:
+    """One of the app's SQLite stores (users, campaigns, the audit log), or CommandError naming the
+    file and what is wrong with it."""
+    if path.is_dir():
+        raise CommandError(f"{what} {path} is a folder: name the file")
+    try:
+        return make(path)
+    except sqlite3.OperationalError as error:  # before DatabaseError, of which it is one
+        raise CommandError(f"{what} {path} cannot be opened: {error}") from error
+    except sqlite3.DatabaseError as error:
+        raise CommandError(f"{what} {path} is not a SQLite file ({error})") from error
+    except OSError as error:
+        raise CommandError(f"{what} {path} cannot be made: {os_reason(error)}") from error
