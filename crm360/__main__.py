@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm360 import access, audit, campaigns, cli, clock, config, export
+from crm360 import access, audit, campaigns, cli, clock, config, export, private_files
 from crm360.audit import AuditLog
 from crm360.models import backtest
 from crm360.outreach_rules import RULE_BY_CODE
@@ -119,8 +119,8 @@ def _write_outreach(args: argparse.Namespace) -> int:
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
         stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
-        args.out.write_bytes(export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
-                             else export.to_csv(listed, stamp))
+        private_files.private_file(args.out).write_bytes(  # personal data: its owner reads it, no one else
+            export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx" else export.to_csv(listed, stamp))
         log.record(
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})

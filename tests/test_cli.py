@@ -137,6 +137,8 @@ def test_outreach_writes_the_list_with_the_contact_pressure_hold(small_db, small
                  str(tmp_path / "campaigns.sqlite"), "--reason", "birthday", "--out", str(tmp_path / "b.xlsx"))
     assert excel.returncode == 0 and f"{birthdays:,} customers written" in excel.stdout
     assert (tmp_path / "b.xlsx").read_bytes()[:2] == b"PK"
+    # Names, phones and e-mails: readable by whoever ran the export only, whatever the umask.
+    assert (out.stat().st_mode & 0o777, (tmp_path / "b.xlsx").stat().st_mode & 0o777) == (0o600, 0o600)
 
 
 @pytest.mark.parametrize(("args", "message"), [
