@@ -130,13 +130,9 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
             columns.append(f"NULL::{kind} AS {column}" if default is None
                            else f"TRY_CAST({_literal(default)} AS {kind}) AS {column}")
         elif column in source.values:
-            columns.append(_translated(column, source.values[column], cast=STAGING_TYPES.get(source.entity, {}).get(
-                column) if column not in source.reader_types else None))
+            columns.append(_translated(column, source.values[column]))
         elif styles.get(column) in SLASHED_STYLES:
             columns.append(_iso_moment(column, styles[column]))
-        elif column in STAGING_TYPES.get(source.entity, {}) and column not in source.reader_types:
-            columns.append(f"TRY_CAST(trim(CAST({column} AS VARCHAR)) AS {STAGING_TYPES[source.entity][column]}) "
-                           f"AS {column}")
         elif is_money_column(column) and decimal == "," and column not in source.reader_types:
             columns.append(_point_decimal(column))
         else:
@@ -281,15 +277,14 @@ def _point_decimal(column: str) -> str:
     return f"replace(replace(trim(CAST({column} AS VARCHAR)), '.', ''), ',', '.') AS {column}"
 
 
-def _translated(column: str, meanings: dict[str, str], value: str | None = None, cast: str | None = None) -> str:
+def _translated(column: str, meanings: dict[str, str], value: str | None = None) -> str:
     """A raw value (the column, or an expression for it) replaced by what it means, ignoring case,
     Turkish letters ("Geç" = "gec") and spaces around and within; values the mapping does not
-    list pass through for the staging model to judge. `cast`: the type the model reads it as."""
+    list pass through, as text, for the staging model to judge (and quarantine as written)."""
     value = value or column
     cases = " ".join(f"WHEN {_literal(raw)} THEN {_literal(meaning)}"
                      for raw, meaning in meanings.items())
-    translated = f"CASE fold_text(CAST({value} AS VARCHAR)) {cases} ELSE CAST({value} AS VARCHAR) END"
-    return f"{f'TRY_CAST({translated} AS {cast})' if cast else translated} AS {column}"
+    return f"CASE fold_text(CAST({value} AS VARCHAR)) {cases} ELSE CAST({value} AS VARCHAR) END AS {column}"
 
 
 def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, read_as: str) -> str:

@@ -25,8 +25,9 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
                    "refund_amount_try", "description"),
     "survey_responses": ("survey_id", "customer_id", "responded_at", "touchpoint", "nps_score", "comment"),
 }
-# Columns the staging models read typed (the seed's CSV reader types them, for speed); from a
-# file that does not, the extract step casts them, so every model sees the types it expects.
+# Columns the seed's CSV reader types (for speed): a column an export lacks loads as an empty value
+# of this type. Text from any other file reaches the staging model as written, and the model casts
+# it, so a value that is not a number is quarantined with its raw text, not lost to a cast.
 STAGING_TYPES: dict[str, dict[str, str]] = {
     "customers": {"customer_id": "BIGINT"},
     "interactions": {"interaction_id": "BIGINT", "customer_id": "BIGINT", "started_at": "TIMESTAMP",
