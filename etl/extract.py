@@ -82,10 +82,12 @@ def _as_utf8(found: Readable, scratch: Path) -> Readable:
     if encoding == "utf-8":
         return found
     copy = scratch / (found.path.stem + ".utf8" + found.path.suffix)
-    with open(found.path, encoding=encoding, newline="") as original, \
-            open(copy, "w", encoding="utf-8", newline="") as converted:
-        shutil.copyfileobj(original, converted, detect.CHUNK_BYTES)
+    utf8_lines = detect.write_utf8_copy(found.path, copy)
     found.notes.append("read as Windows-1254 (Turkish Windows) and converted to UTF-8")
+    if utf8_lines:
+        shown = ", ".join(map(str, utf8_lines[:5])) + (", ..." if len(utf8_lines) > 5 else "")
+        found.notes.append(f"{len(utf8_lines):,} line{'s' if len(utf8_lines) > 1 else ''} written in UTF-8 "
+                           f"(line{'s' if len(utf8_lines) > 1 else ''} {shown}) read as UTF-8")
     return Readable(copy, replace(found.source, encoding="utf-8"), found.read_as, found.notes)
 
 
@@ -102,7 +104,9 @@ def _excel_as_parquet(found: Readable, scratch: Path) -> Readable:
 
 
 def _first_line(path: Path) -> str:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    # Read ahead past the first line may meet a line in another encoding: that line is the
+    # reader's to reject, not a reason to fail the file.
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         return handle.readline()
 
 
@@ -311,7 +315,7 @@ def _literal(value: Path | str) -> str:
 
 
 def _reset_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{source.entity} (line UBIGINT, "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{source.entity} (line UBIGINT, line_byte_position UBIGINT, "
                 "column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
 
 
@@ -347,11 +351,19 @@ def _select_list(source: Source, found: list[str]) -> str:
 def _csv_header(source: Source, path: Path) -> list[str]:
     """The header row, read by Python's csv module: a dialect sniffer can be thrown off by a
     few broken lines in a small file, and the header is all we need to know up front."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    # Undecodable bytes are kept as surrogates while reading (the lines read ahead belong to the
+    # reader, which rejects such a line on its own); only the header itself must be UTF-8.
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         try:
             first = next(csv.reader(handle, delimiter=source.delimiter), [])
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise SourceError(f"{path.name}: the header is not readable UTF-8 CSV ({error})") from error
+        except csv.Error as error:
+            raise SourceError(f"{path.name}: the header is not readable CSV ({error})") from error
+    for name in first:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise SourceError(f"{path.name}: the header is not UTF-8 text (column {shown!r})") from None
     return [name.strip() for name in first]
 
 

@@ -7,11 +7,14 @@ write the core table sorted by its clustering order so one customer's rows sit t
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import polars as pl
 
 from crm360 import config, masking, outreach_rules, segments, textnorm
 from etl import identity
@@ -201,12 +204,13 @@ def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) ->
                   AND list_contains(list_transform(_problems, lambda p: p.action), 'row_rejected') AS _rejected
         FROM ({model})""")
     _line_numbers(con, source)
-    _quarantine(con, source, run_id)
+    _quarantine(con, found, run_id)
     if source.entity != "customers" and "customer_id" in ENTITY_COLUMNS[source.entity]:
         identity.move_merged_facts(con, f"stg_{source.entity}")
     counts = _file_counts(con, source)
     counts.notes = tuple(found.notes)
-    for table in (f"rejects_{source.entity}", f"_reject_scans_{source.entity}", f"_lines_{source.entity}"):
+    for table in (f"rejects_{source.entity}", f"_reject_scans_{source.entity}", f"_lines_{source.entity}",
+                  f"_raw_bytes_{source.entity}"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
@@ -235,7 +239,8 @@ def _line_numbers(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     """)
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, source: Source, run_id: str) -> None:
+def _quarantine(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> None:
+    source = found.source
     entity = source.entity
     raw_chars = config.QUARANTINE_RAW_CHARS
     con.execute(f"""
@@ -245,14 +250,64 @@ def _quarantine(con: duckdb.DuckDBPyConnection, source: Source, run_id: str) -> 
               WHERE len(_problems) > 0) s
         JOIN _lines_{entity} l USING (_seq)
     """, [run_id, source.file, entity])
+    _undecodable_lines(con, entity, found.path)
     con.execute(f"""
         INSERT INTO quarantine
         SELECT ?, ?, ?, line, coalesce({_canonical_column(source)}, 'record'),
                CASE WHEN error_type::VARCHAR = 'CAST' THEN 'not a valid value: ' || error_message
+                    WHEN error_type::VARCHAR = '{NOT_UTF8}' THEN 'unreadable line: not UTF-8 text (written in '
+                                                                 || 'another encoding); its bytes are shown escaped'
                     ELSE 'unreadable line: ' || error_type::VARCHAR || ' (' || error_message || ')' END,
-               left(csv_line, {raw_chars}), 'row_rejected'
-        FROM (SELECT DISTINCT ON (line) * FROM rejects_{entity} ORDER BY line)
+               coalesce(b.raw, left(csv_line, {raw_chars})), 'row_rejected'
+        FROM (SELECT DISTINCT ON (line) * FROM rejects_{entity}
+              ORDER BY line, error_type::VARCHAR = '{NOT_UTF8}' DESC) r
+        LEFT JOIN _raw_bytes_{entity} b USING (line)
     """, [run_id, source.file, entity])
+
+
+NOT_UTF8 = "INVALID ENCODING"  # the reader's error type for a line that is not UTF-8
+
+
+def _undecodable_lines(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> None:
+    """`_raw_bytes_<entity>`: each line the reader rejected as not UTF-8, its bytes shown escaped
+    (`Ay\\xfee`); the reader's own copy of the line has them replaced by '?'. Read from the file
+    at the line's position, so the cost is in the rejected lines only."""
+    rejected = con.execute(f"""SELECT line, min(line_byte_position), any_value(csv_line) FROM rejects_{entity}
+                               WHERE error_type::VARCHAR = '{NOT_UTF8}' GROUP BY line ORDER BY 2""").fetchall()
+    limit = config.QUARANTINE_RAW_CHARS
+    shown = []
+    with open(path, "rb") if rejected else contextlib.nullcontext() as handle:
+        for _, position, text in rejected:
+            record = _record_at(handle, position, (text or "").count("\n") + 1, 4 * limit)
+            shown.append(record.rstrip(b"\r\n").decode("utf-8", "backslashreplace")[:limit])
+    con.register("_escaped_lines", pl.DataFrame({"line": [row[0] for row in rejected], "raw": shown},
+                                                schema={"line": pl.UInt64, "raw": pl.String}))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_bytes_{entity} AS SELECT * FROM _escaped_lines")
+    finally:
+        con.unregister("_escaped_lines")
+
+
+def _record_at(handle: BinaryIO, position: int, lines: int, most: int) -> bytes:
+    """The bytes of the record the reader places at `position`. DuckDB 2.0's line_byte_position
+    is sometimes one byte off either way (seen: +1 after a short line, -1 after a quoted line
+    break), so the line start is the newline-bounded start at or next to it whose line is not
+    UTF-8: the record the reader rejected for it."""
+    base = max(0, position - 2)
+    handle.seek(base)
+    window = handle.read(most + 4)
+    starts = dict.fromkeys(window.rfind(b"\n", 0, position - base + shift) + 1 for shift in (1, 0, 2))
+    candidates = [window[start:] for start in starts]
+    record = next((c for c in candidates if not _decodes(c.split(b"\n", 1)[0])), candidates[0])
+    return b"\n".join(record.split(b"\n", lines)[:lines])
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 REJECTED = "_rejected"
