@@ -370,16 +370,44 @@ def _csv_header(source: Source, path: Path) -> list[str]:
 def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
     found = _csv_header(source, path)
     _check_columns(source, found, path)
-    delimiter = source.delimiter.replace("'", "''")
-    types = {header: source.reader_types.get(column, "VARCHAR") for header, column in source.read_columns.items()}
-    columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in found) + "}"
-    options = (
-        f"header = true, auto_detect = false, columns = {columns}, delim = '{delimiter}', "
-        f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
-        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}"
-    )
     return (f"(SELECT false AS _malformed, {_select_list(source, found)} "
-            f"FROM read_csv({_literal(path)}, {options}, {_reader_rejects(con, source)}))")
+            f"FROM {_csv_read(source, path, found, _reader_rejects(con, source))})")
+
+
+def _csv_read(source: Source, path: Path, header: list[str], errors: str) -> str:
+    """The reader call for a CSV file: its own header, typed as the mapping says; `errors` says
+    what becomes of a line it cannot read (stored rejects, or skipped)."""
+    delimiter = source.delimiter.replace("'", "''")
+    types = {name: source.reader_types.get(column, "VARCHAR") for name, column in source.read_columns.items()}
+    columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in header) + "}"
+    return (f"read_csv({_literal(path)}, header = true, auto_detect = false, columns = {columns}, "
+            f"delim = '{delimiter}', quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
+            f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}, {errors})")
+
+
+def line_breaks_relation(found: Readable) -> str | None:
+    """For a CSV file: each row's position among the rows the reader keeps (from 0, as staged)
+    and the line breaks inside its quoted values, for rows that have some; None for other
+    formats, whose records are one line each (JSON escapes its line breaks) or sheet rows."""
+    if found.read_as != "csv":
+        return None
+    source = found.source
+    header = _csv_header(source, found.path)
+    texts = [name for name in header if source.reader_types.get(source.read_columns.get(name, ""), "VARCHAR")
+             == "VARCHAR"]
+    breaks = " + ".join(f"coalesce(length({_quoted(name)}) - length(replace({_quoted(name)}, chr(10), '')), 0)"
+                        for name in texts) or "0"
+    return (f"(SELECT _seq, _breaks FROM (SELECT row_number() OVER () - 1 AS _seq, {breaks} AS _breaks "
+            f"FROM {_csv_read(source, found.path, header, 'ignore_errors = true')}) WHERE _breaks > 0)")
+
+
+def physical_lines(path: Path) -> int:
+    """Lines in a file as a text editor counts them (a last line without a line break counts)."""
+    lines, last = 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(detect.CHUNK_BYTES):
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return lines + (1 if last not in (b"", b"\n") else 0)
 
 
 def _quote_name(name: str) -> str:
