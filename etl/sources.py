@@ -18,8 +18,9 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
                   "consent_sms_at", "consent_phone", "consent_phone_at", "do_not_contact", "do_not_contact_at"),
     "interactions": ("interaction_id", "customer_id", "started_at", "channel", "direction", "topic", "agent_id",
                      "duration_seconds", "resolved_on_first_contact", "csat", "notes"),
+    # line_item tells apart the lines of one order (a line-item id, or their number, see shopify.toml)
     "purchases": ("order_id", "customer_id", "ordered_at", "product_id", "category", "quantity", "net_amount_try",
-                  "sales_channel", "status"),
+                  "sales_channel", "status", "line_item"),
     "complaints": ("complaint_id", "customer_id", "opened_at", "channel", "category", "severity", "product_id",
                    "first_response_at", "resolved_at", "status", "resolution", "satisfaction_after",
                    "refund_amount_try", "description"),
@@ -129,4 +130,7 @@ class Derivation:
 #   digits_of      the digits of an export value ("#1001" -> 1001, Shopify's order name)
 #   per_group      an export value given on one row of a group only, for every row of the group
 #                  (Shopify writes an order's status on its first line item only)
-DERIVATIONS = ("minutes_after", "product", "digits_of", "per_group")
+#   occurrence     the row's number among the rows with the same values of some export columns
+#                  (1, 2, ... in file order): Shopify has no line-item id, and two lines of one
+#                  order with the same product are two purchases, the 1st and 2nd of that product
+DERIVATIONS = ("minutes_after", "product", "digits_of", "per_group", "occurrence")
