@@ -20,7 +20,15 @@ from etl.extract import SourceError, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
 from etl.sources import ENTITY_ORDER, Source
-from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load_files
+from etl.transform import (
+    FileCounts,
+    FileOutcome,
+    FileRule,
+    create_macros,
+    customers_from_facts,
+    empty_table,
+    stage_and_load_files,
+)
 
 
 @dataclass(frozen=True)
@@ -163,46 +171,60 @@ def source_files(raw_dir: Path, source: Source) -> list[Path]:
 
 def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
                  digests: dict[str, Future], progress: Progress) -> list[FileReport]:
-    """Load a source's files. A source that cannot be loaded (a file missing, empty, unreadable,
-    a header without its columns, too many rejected rows) fails alone: its table keeps the
-    previous load, the other sources load, and the run reports it. Only customers are
+    """Load a source's files. A file that cannot be loaded (missing, empty, unreadable, a header
+    without its columns, too many rejected rows) fails alone: the other files of its pattern and
+    the other sources load, and the run reports it, with none of its rows counted as loaded.
+    When no file of a source loads, its table keeps the previous load. Only customers are
     indispensable: without them (and no earlier load of them) there is nothing to publish."""
     paths = source_files(params.raw_dir, source)
     started = time.perf_counter()
     progress(f"loading {source.file}" + (f" ({len(paths)} files)" if len(paths) > 1 else ""))
-    per_file, failure = [FileCounts() for _ in paths], None
-    try:
-        if not paths:
-            raise SourceError(f"{source.file}: no file in {params.raw_dir} matches")
-        per_file = stage_and_load_files(con, source, paths, run_id)
-        for path, counts in zip(paths, per_file, strict=True):
-            if not counts.reconciles:
-                raise LoadFailed(f"{path.name}: counts do not add up: {counts}")
-            if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
-                failure = (f"{path.name}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
-                           f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
-                           f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, path.name))
-                break
-    except SourceError as error:
-        failure = str(error)
+    if paths:
+        outcomes = stage_and_load_files(con, source, paths, run_id, _rejection_rule(con, params))
+    else:
+        outcomes = [FileOutcome(FileCounts(), f"{source.file}: no file in {params.raw_dir} matches")]
     seconds = (time.perf_counter() - started) / max(1, len(paths))
-    if failure:
+    names = [path.name for path in paths] or [source.file]
+    for name, outcome in zip(names, outcomes, strict=True):
+        if not outcome.failure and not outcome.counts.reconciles:
+            raise LoadFailed(f"{name}: counts do not add up: {outcome.counts}")
+    if all(outcome.failure for outcome in outcomes):
         kept = _keep_previous(con, params, source)
         if kept is None:
-            raise LoadFailed(f"{failure}; no earlier load of {source.entity} to keep, and the app needs them")
-        failure += "; " + kept
-        progress(f"FAILED {failure}")
-    else:
-        for path, counts in zip(paths, per_file, strict=True):
-            progress(f"{path.name}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
-                     f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
-                     f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
+            raise LoadFailed(f"{outcomes[0].failure}; no earlier load of {source.entity} to keep, "
+                             "and the app needs them")
+        for outcome in outcomes:
+            outcome.failure += "; " + kept
+    elif len(outcomes) > 1:
+        loaded = sum(not outcome.failure for outcome in outcomes)
+        for outcome in outcomes:
+            if outcome.failure:
+                outcome.failure += (f"; none of its rows loaded, the other {loaded:,} file{'s' if loaded > 1 else ''}"
+                                    f" of {source.file} did")
+    for name, outcome in zip(names, outcomes, strict=True):
+        counts = outcome.counts
+        progress(f"FAILED {outcome.failure}" if outcome.failure else
+                 f"{name}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
+                 f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
+                 f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
     if not paths:
-        return [FileReport(source, FileCounts(), 0, "", seconds, failure)]
-    return [FileReport(replace(source, file=path.name), counts,
+        return [FileReport(source, FileCounts(), 0, "", seconds, outcomes[0].failure)]
+    return [FileReport(replace(source, file=path.name), outcome.counts,
                        path.stat().st_size if path.is_file() else 0,
-                       digests[path.name].result() if path.name in digests else "", seconds, failure)
-            for path, counts in zip(paths, per_file, strict=True)]
+                       digests[path.name].result() if path.name in digests else "", seconds, outcome.failure)
+            for path, outcome in zip(paths, outcomes, strict=True)]
+
+
+def _rejection_rule(con: duckdb.DuckDBPyConnection, params: LoadParams) -> FileRule:
+    """A file with more rejected rows than the share allowed does not load: an export that
+    broke (a shifted column, a changed format) must not replace good data with a remnant."""
+    def rule(path: Path, counts: FileCounts) -> str | None:
+        if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
+            return (f"{path.name}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
+                    f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
+                    f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, path.name))
+        return None
+    return rule
 
 
 def _derive_customers(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +19,15 @@ import polars as pl
 
 from crm360 import config, masking, outreach_rules, segments, textnorm
 from etl import identity
-from etl.extract import Readable, header_lines, line_breaks_relation, physical_lines, raw_relation, readable
+from etl.extract import (
+    Readable,
+    SourceError,
+    header_lines,
+    line_breaks_relation,
+    physical_lines,
+    raw_relation,
+    readable,
+)
 from etl.sources import ENTITY_COLUMNS, STAGING_TYPES, Source
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -117,40 +126,63 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
-def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path],
-                         run_id: str) -> list[FileCounts]:
-    """Stage the files of one source (one file, or those its pattern matches, in name order),
-    quarantine their bad rows, write one core table; returns the counts per file.
+# Why a staged file must not load (too many rejected rows), or None: the caller's rule.
+FileRule = Callable[[Path, FileCounts], str | None]
 
-    Each file is staged and checked on its own, so its rows keep their own line numbers; the
-    staged rows are then appended in file order, and a row whose key comes again in a later
-    file is a duplicate (the later export is the newer state). Raises SourceError naming the
-    file when one cannot be read at all: the source then loads nothing.
+
+@dataclass
+class FileOutcome:
+    counts: FileCounts
+    failure: str | None = None  # why the file did not load; its rows are in no table
+
+
+def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path], run_id: str,
+                         rule: FileRule = lambda path, counts: None) -> list[FileOutcome]:
+    """Stage the files of one source (one file, or those its pattern matches, in name order),
+    quarantine their bad rows, write one core table of the files that load; returns each
+    file's counts, or why it did not load.
+
+    Each file is staged and checked on its own, so its rows keep their own line numbers. A file
+    that cannot be read, or that `rule` refuses, fails alone: none of its rows load and its
+    counts say so (0 loaded). The other files' staged rows are appended in file order, and a
+    row whose key comes again in a later file is a duplicate (the later export is the newer
+    state). When no file loads, the core table is not written: the caller decides what stands.
     """
     con.execute(QUARANTINE_DDL)
     entity = source.entity
-    per_file, ranges = [], []
-    for order, path in enumerate(paths):
-        with readable(con, replace(source, file=path.name), path) as found:
-            counts = _stage_file(con, found, run_id)
-        start = 0 if order == 0 else con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0]
-        if order == 0:
-            con.execute(f"ALTER TABLE stg_{entity} RENAME TO _all_{entity}")
-        else:
+    outcomes, loading, ranges = [], [], []
+    for path in paths:
+        try:
+            with readable(con, replace(source, file=path.name), path) as found:
+                counts = _stage_file(con, found, run_id)
+        except SourceError as error:
+            outcomes.append(FileOutcome(FileCounts(), str(error)))
+            continue
+        failure = rule(path, counts)
+        outcomes.append(FileOutcome(counts, failure))
+        if failure:
+            con.execute(f"DROP TABLE stg_{entity}")
+            continue
+        start = con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0] if loading else 0
+        if loading:
             con.execute(f"INSERT INTO _all_{entity} SELECT * FROM stg_{entity}")
             con.execute(f"DROP TABLE stg_{entity}")
+        else:
+            con.execute(f"ALTER TABLE stg_{entity} RENAME TO _all_{entity}")
         ranges.append((start, con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0]))
-        per_file.append(counts)
+        loading.append(counts)
+    if not loading:
+        return outcomes
     con.execute(f"ALTER TABLE _all_{entity} RENAME TO stg_{entity}")
     _duplicates(con, source)
-    for counts, (start, end), kept in zip(per_file, ranges, _rows_kept(con, entity, ranges), strict=True):
+    for counts, (start, end), kept in zip(loading, ranges, _rows_kept(con, entity, ranges), strict=True):
         counts.rows_duplicate = con.execute(f"SELECT count(*) FROM _duplicates_{entity} WHERE _seq >= ? AND _seq < ?",
                                             [start, end]).fetchone()[0]
         counts.rows_loaded = kept
     _core_table(con, source)
     for table in (f"stg_{entity}", f"_duplicates_{entity}"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return per_file
+    return outcomes
 
 
 def _rows_kept(con: duckdb.DuckDBPyConnection, entity: str, ranges: list[tuple[int, int]]) -> list[int]:
