@@ -8,6 +8,7 @@ write the core table sorted by its clustering order so one customer's rows sit t
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -137,7 +138,8 @@ class FileOutcome:
 
 
 def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path], run_id: str,
-                         rule: FileRule = lambda path, counts: None) -> list[FileOutcome]:
+                         rule: FileRule = lambda path, counts: None,
+                         lines_in: Callable[[Path], int] = physical_lines) -> list[FileOutcome]:
     """Stage the files of one source (one file, or those its pattern matches, in name order),
     quarantine their bad rows, write one core table of the files that load; returns each
     file's counts, or why it did not load.
@@ -147,6 +149,7 @@ def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: 
     counts say so (0 loaded). The other files' staged rows are appended in file order, and a
     row whose key comes again in a later file is a duplicate (the later export is the newer
     state). When no file loads, the core table is not written: the caller decides what stands.
+    `lines_in` gives a file's line count (the pipeline has it from the checksum's read).
     """
     con.execute(QUARANTINE_DDL)
     entity = source.entity
@@ -154,7 +157,7 @@ def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: 
     for path in paths:
         try:
             with readable(con, replace(source, file=path.name), path) as found:
-                counts = _stage_file(con, found, run_id)
+                counts = _stage_file(con, found, run_id, functools.partial(lines_in, path))
         except SourceError as error:
             outcomes.append(FileOutcome(FileCounts(), str(error)))
             continue
@@ -223,9 +226,9 @@ def customers_from_facts(con: duckdb.DuckDBPyConnection, found: Readable) -> int
     return con.execute("SELECT count(*) FROM customers").fetchone()[0]
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:
+def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str, lines: Callable[[], int]) -> FileCounts:
     """`stg_<entity>`: the file's rows typed and checked, its problems quarantined with their
-    lines; returns its counts so far (read, rejected, cleared)."""
+    lines; returns its counts so far (read, rejected, cleared). `lines`: the file's line count."""
     source = found.source
     model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, found))
     # In memory, in file order: the staged row's rowid is its position in the file, and the
@@ -237,7 +240,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) ->
         FROM ({model})""")
     _line_numbers(con, source)
     _quarantine(con, found, run_id)
-    _physical_lines(con, found, run_id)
+    _physical_lines(con, found, run_id, lines)
     if source.entity != "customers" and "customer_id" in ENTITY_COLUMNS[source.entity]:
         identity.move_merged_facts(con, f"stg_{source.entity}")
     counts = _file_counts(con, source)
@@ -274,13 +277,13 @@ def _record_numbers(source: Source, rows: str) -> str:
         FROM ({rows}) p ASOF LEFT JOIN shifts s ON p._seq >= s.rows_before"""
 
 
-def _physical_lines(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> None:
+def _physical_lines(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str, lines: Callable[[], int]) -> None:
     """The file's quarantine rows numbered by the line a text editor shows, where quoted values
     hold line breaks: each record after such a value starts that many lines further down.
 
-    Costs nothing without quarantined rows; otherwise one count of the file's line breaks (C
-    speed, about 0.3 s a GB), and only a file whose lines outnumber its records is read again
-    to find the records that span lines."""
+    Costs nothing for a file whose lines are as many as its records (its line count comes with
+    its checksum); only a file whose lines outnumber its records, and that has quarantined
+    rows, is read again to find the records that span lines."""
     source = found.source
     entity = source.entity
     breaks = line_breaks_relation(found)
@@ -290,7 +293,7 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str
         return
     records = con.execute(f"""SELECT {header_lines(source)} + (SELECT count(*) FROM stg_{entity})
                                      + (SELECT count(DISTINCT line) FROM rejects_{entity})""").fetchone()[0]
-    if physical_lines(found.path) == records:
+    if lines() == records:
         return
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _breaks_{entity} AS
