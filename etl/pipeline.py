@@ -16,7 +16,7 @@ import duckdb
 
 from crm360 import config, store
 from etl import identity
-from etl.extract import SourceError, readable
+from etl.extract import SourceError, physical_lines, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
 from etl.sources import ENTITY_ORDER, Source
@@ -180,8 +180,9 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
     started = time.perf_counter()
     progress(f"loading {source.file}" + (f" ({len(paths)} files)" if len(paths) > 1 else ""))
     if paths:
-        outcomes = stage_and_load_files(con, source, paths, run_id, _rejection_rule(con, params),
-                                        lambda path: digests[path.name].result().lines)
+        def lines_in(path: Path) -> int:
+            return digests[path.name].result().lines if path.name in digests else physical_lines(path)
+        outcomes = stage_and_load_files(con, source, paths, run_id, _rejection_rule(con, params), lines_in)
     else:
         outcomes = [FileOutcome(FileCounts(), f"{source.file}: no file in {params.raw_dir} matches")]
     seconds = (time.perf_counter() - started) / max(1, len(paths))
@@ -189,19 +190,7 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
     for name, outcome in zip(names, outcomes, strict=True):
         if not outcome.failure and not outcome.counts.reconciles:
             raise LoadFailed(f"{name}: counts do not add up: {outcome.counts}")
-    if all(outcome.failure for outcome in outcomes):
-        kept = _keep_previous(con, params, source)
-        if kept is None:
-            raise LoadFailed(f"{outcomes[0].failure}; no earlier load of {source.entity} to keep, "
-                             "and the app needs them")
-        for outcome in outcomes:
-            outcome.failure += "; " + kept
-    elif len(outcomes) > 1:
-        loaded = sum(not outcome.failure for outcome in outcomes)
-        for outcome in outcomes:
-            if outcome.failure:
-                outcome.failure += (f"; none of its rows loaded, the other {loaded:,} file{'s' if loaded > 1 else ''}"
-                                    f" of {source.file} did")
+    _say_what_stands(con, params, source, outcomes)
     for name, outcome in zip(names, outcomes, strict=True):
         counts = outcome.counts
         progress(f"FAILED {outcome.failure}" if outcome.failure else
@@ -215,6 +204,25 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
                        digests[path.name].result().checksum if path.name in digests else "", seconds,
                        outcome.failure)
             for path, outcome in zip(paths, outcomes, strict=True)]
+
+
+def _say_what_stands(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,
+                     outcomes: list[FileOutcome]) -> None:
+    """Add to each failure what the table holds instead: the other files of the pattern, or,
+    when no file loaded, the previous load (raises LoadFailed when customers have none)."""
+    if all(outcome.failure for outcome in outcomes):
+        kept = _keep_previous(con, params, source)
+        if kept is None:
+            raise LoadFailed(f"{outcomes[0].failure}; no earlier load of {source.entity} to keep, "
+                             "and the app needs them")
+        for outcome in outcomes:
+            outcome.failure += "; " + kept
+        return
+    loaded = sum(not outcome.failure for outcome in outcomes)
+    for outcome in outcomes:
+        if outcome.failure:
+            outcome.failure += (f"; none of its rows loaded, the other {loaded:,} file{'s' if loaded > 1 else ''} "
+                                f"of {source.file} did")
 
 
 def _rejection_rule(con: duckdb.DuckDBPyConnection, params: LoadParams) -> FileRule:
