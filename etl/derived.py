@@ -30,7 +30,8 @@ def expression(source: Source, column: str) -> str:
     if how.op == "per_group":
         return first  # filled over the group by `group_values`
     if how.op == "occurrence":
-        alike = ", ".join(_read_as(source, header) for header in how.headers)
+        # Compared trimmed, as the key compares them once staged.
+        alike = ", ".join(f"trim(CAST({_read_as(source, header)} AS VARCHAR))" for header in how.headers)
         return f"CAST(row_number() OVER (PARTITION BY {alike} ORDER BY _position) AS VARCHAR)"
     raise ValueError(f"unknown derivation {how.op}")
 

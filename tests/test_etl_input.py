@@ -145,7 +145,7 @@ def test_two_lines_of_one_shop_order_with_the_same_product_are_two_purchases(tmp
 
     orders = (HEADER + "#3001,ayse.yilmaz@example.com,paid,2026-10-01 10:00:00,1,Termos,50.00,Ayşe Yılmaz,İstanbul,\n"
               "#3001,ayse.yilmaz@example.com,,2026-10-01 10:00:00,2,Kupa,40.00,,,\n"
-              "#3001,ayse.yilmaz@example.com,,2026-10-01 10:00:00,1,Termos,50.00,,,\n")
+              "#3001,ayse.yilmaz@example.com,,2026-10-01 10:00:00,1,Termos ,50.00,,,\n")  # the same, spaced
     raw = _company_with_orders(tmp_path, {"orders-2026-10.csv": orders})
     db, report = load_dir(raw, tmp_path)
     assert db.frame("SELECT category, net_amount_try::DOUBLE AS amount FROM purchases WHERE order_id = 3001 "
