@@ -339,19 +339,24 @@ def _quarantine(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) ->
 
 
 NOT_UTF8 = "INVALID ENCODING"  # the reader's error type for a line that is not UTF-8
+ESCAPED_LINES = 10_000
 
 
 def _undecodable_lines(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> None:
     """`_raw_bytes_<entity>`: each line the reader rejected as not UTF-8, its bytes shown escaped
     (`Ay\\xfee`); the reader's own copy of the line has them replaced by '?'. Read from the file
-    at the line's position, so the cost is in the rejected lines only."""
+    at the line's position, so the cost is in the rejected lines only, and at most the first
+    ESCAPED_LINES of them (a whole file in the wrong encoding fails the rejection rule anyway;
+    its other lines keep the reader's copy)."""
     rejected = con.execute(f"""SELECT line, min(line_byte_position), any_value(csv_line) FROM rejects_{entity}
-                               WHERE error_type::VARCHAR = '{NOT_UTF8}' GROUP BY line ORDER BY 2""").fetchall()
+                               WHERE error_type::VARCHAR = '{NOT_UTF8}' GROUP BY line ORDER BY 2
+                               LIMIT {ESCAPED_LINES}""").fetchall()
     limit = config.QUARANTINE_RAW_CHARS
     shown = []
     with open(path, "rb") if rejected else contextlib.nullcontext() as handle:
         for _, position, text in rejected:
-            record = _record_at(handle, position, (text or "").count("\n") + 1, 4 * limit)
+            # `limit` bytes never escape to fewer than `limit` characters
+            record = _record_at(handle, position, (text or "").count("\n") + 1, limit)
             shown.append(record.rstrip(b"\r\n").decode("utf-8", "backslashreplace")[:limit])
     con.register("_escaped_lines", pl.DataFrame({"line": [row[0] for row in rejected], "raw": shown},
                                                 schema={"line": pl.UInt64, "raw": pl.String}))

@@ -162,3 +162,13 @@ def test_json_comment_with_a_line_break_keeps_line_numbers(tmp_path):
     assert json.loads((raw / "survey_responses.jsonl").read_text().splitlines()[0])["comment"] == "iki\nsatır"
     db, _ = load_dir(raw, tmp_path, max_rejected_share=1.0)
     assert [r["line_number"] for r in _quarantine(db, "survey_responses.jsonl")] == [2]
+
+
+def test_only_the_first_lines_in_another_encoding_are_read_again_for_their_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr("etl.transform.ESCAPED_LINES", 1)  # a whole file in the wrong encoding costs no more
+    raw = write_raw(tmp_path / "raw", customers=TURKISH_CUSTOMERS)
+    _rewrite_line(raw / "customers.csv", 3, "cp1254")
+    _rewrite_line(raw / "customers.csv", 5, "cp1254")
+    db, _ = load_dir(raw, tmp_path)
+    shown = [row["raw_value"] for row in _quarantine(db, "customers.csv")]
+    assert shown[0].startswith("1000003,\\xdeule") and shown[1].startswith("1000005,?ule")
