@@ -29,11 +29,17 @@ def expression(source: Source, column: str) -> str:
         return f"nullif(regexp_replace(CAST({first} AS VARCHAR), '[^0-9]', '', 'g'), '')"
     if how.op == "per_group":
         return first  # filled over the group by `group_values`
+    if how.op == "occurrence":
+        # Compared trimmed, as the key compares them once staged.
+        alike = ", ".join(f"trim(CAST({_read_as(source, header)} AS VARCHAR))" for header in how.headers)
+        return f"CAST(row_number() OVER (PARTITION BY {alike} ORDER BY _position) AS VARCHAR)"
     raise ValueError(f"unknown derivation {how.op}")
 
 
 def needs_groups(source: Source) -> bool:
-    return any(how.op == "per_group" for how in source.derived.values())
+    """Whether a derivation reads other rows (a group's value, a row's number among its like),
+    which needs the file's order kept by position."""
+    return any(how.op in ("per_group", "occurrence") for how in source.derived.values())
 
 
 def group_values(source: Source) -> str:

@@ -32,12 +32,14 @@ SAMPLE_CHUNKS = 8  # spread over the file, each CHUNK_BYTES long
 
 
 def encoding_of(path: Path) -> str:
-    """UTF-8 if the file decodes as UTF-8, else Windows-1254 (which decodes anything).
+    """UTF-8 if the file decodes as UTF-8 or mostly does, else Windows-1254.
 
     Small files are read whole; a large one in evenly spread samples (its start, its end and
     chunks between): Turkish text written in Windows-1254 has bytes UTF-8 forbids on nearly
     every line (ş, ğ, ı, ö, ü, ç), so a sample finds them, where decoding a 3 GB export whole
-    cost 11 s. A file that mixes both would still fail its read, with one line saying where."""
+    cost 11 s. Text that fails to decode is weighed: a UTF-8 export with a few lines from
+    elsewhere is still UTF-8 (those lines are quarantined when read), and a Windows-1254 one
+    with a UTF-8 line is still Windows-1254 (the line is read as UTF-8, see `write_utf8_copy`)."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         if size <= SAMPLE_CHUNKS * CHUNK_BYTES:
@@ -47,14 +49,67 @@ def encoding_of(path: Path) -> str:
             for index in range(SAMPLE_CHUNKS):
                 handle.seek((size - CHUNK_BYTES) * index // (SAMPLE_CHUNKS - 1))
                 chunks.append(handle.read(CHUNK_BYTES))
+    well_formed = malformed = 0
     for number, chunk in enumerate(chunks):
         # A sample may start or end inside a character: trim those bytes, not count them.
         body = chunk if len(chunks) == 1 else _whole_characters(chunk, first=number == 0)
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            return "cp1254"
-    return "utf-8"
+            good, bad = _utf8_bytes(body)
+            well_formed, malformed = well_formed + good, malformed + bad
+    return "utf-8" if well_formed >= malformed else "cp1254"
+
+
+def _utf8_bytes(data: bytes) -> tuple[int, int]:
+    """Bytes of well-formed UTF-8 characters beyond their first, and bytes UTF-8 forbids: about
+    one each per Turkish letter written in UTF-8, and in Windows-1254."""
+    kept = data.decode("utf-8", "ignore")
+    well_formed = len(kept.encode("utf-8"))
+    return well_formed - len(kept), len(data) - well_formed
+
+
+def write_utf8_copy(original: Path, copy: Path) -> list[int]:
+    """A Windows-1254 file as UTF-8, line for line; returns the lines that were UTF-8 already.
+
+    Such a line (a record pasted from another system) is unambiguous: Windows-1254 text almost
+    never forms valid UTF-8, so it is kept as it is rather than turned into "ÅŸ" (or a crash on
+    a byte Windows-1254 does not define). A line valid in neither is copied unchanged, so the
+    reader rejects it as not UTF-8 and the quarantine shows its bytes. Each chunk is checked
+    whole first: one without a well-formed multi-byte UTF-8 character and without an undefined
+    byte converts at once, so only a chunk with such a line is taken line by line."""
+    utf8_lines: list[int] = []
+    lines_before = 0
+    with open(original, "rb") as source, open(copy, "wb") as target:
+        while chunk := source.read(CHUNK_BYTES):
+            chunk += source.readline()  # end on a whole line
+            if chunk.decode("utf-8", "ignore").isascii():
+                try:
+                    target.write(chunk.decode("cp1254").encode("utf-8"))
+                    lines_before += chunk.count(b"\n")
+                    continue
+                except UnicodeDecodeError:
+                    pass
+            lines = chunk.split(b"\n")
+            for offset, line in enumerate(lines):
+                ending = b"\n" if offset < len(lines) - 1 else b""
+                target.write(_line_as_utf8(line, lines_before + 1 + offset, utf8_lines) + ending)
+            lines_before += len(lines) - 1
+    return utf8_lines
+
+
+def _line_as_utf8(line: bytes, number: int, utf8_lines: list[int]) -> bytes:
+    try:
+        if not line.isascii():
+            line.decode("utf-8")
+            utf8_lines.append(number)
+        return line
+    except UnicodeDecodeError:
+        pass
+    try:
+        return line.decode("cp1254").encode("utf-8")
+    except UnicodeDecodeError:
+        return line
 
 
 def _whole_characters(chunk: bytes, first: bool) -> bytes:

@@ -82,10 +82,12 @@ def _as_utf8(found: Readable, scratch: Path) -> Readable:
     if encoding == "utf-8":
         return found
     copy = scratch / (found.path.stem + ".utf8" + found.path.suffix)
-    with open(found.path, encoding=encoding, newline="") as original, \
-            open(copy, "w", encoding="utf-8", newline="") as converted:
-        shutil.copyfileobj(original, converted, detect.CHUNK_BYTES)
+    utf8_lines = detect.write_utf8_copy(found.path, copy)
     found.notes.append("read as Windows-1254 (Turkish Windows) and converted to UTF-8")
+    if utf8_lines:
+        shown = ", ".join(map(str, utf8_lines[:5])) + (", ..." if len(utf8_lines) > 5 else "")
+        found.notes.append(f"{len(utf8_lines):,} line{'s' if len(utf8_lines) > 1 else ''} written in UTF-8 "
+                           f"(line{'s' if len(utf8_lines) > 1 else ''} {shown}) read as UTF-8")
     return Readable(copy, replace(found.source, encoding="utf-8"), found.read_as, found.notes)
 
 
@@ -102,7 +104,9 @@ def _excel_as_parquet(found: Readable, scratch: Path) -> Readable:
 
 
 def _first_line(path: Path) -> str:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    # Read ahead past the first line may meet a line in another encoding: that line is the
+    # reader's to reject, not a reason to fail the file.
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
         return handle.readline()
 
 
@@ -130,13 +134,9 @@ def raw_relation(con: duckdb.DuckDBPyConnection, found: Readable) -> str:
             columns.append(f"NULL::{kind} AS {column}" if default is None
                            else f"TRY_CAST({_literal(default)} AS {kind}) AS {column}")
         elif column in source.values:
-            columns.append(_translated(column, source.values[column], cast=STAGING_TYPES.get(source.entity, {}).get(
-                column) if column not in source.reader_types else None))
+            columns.append(_translated(column, source.values[column]))
         elif styles.get(column) in SLASHED_STYLES:
             columns.append(_iso_moment(column, styles[column]))
-        elif column in STAGING_TYPES.get(source.entity, {}) and column not in source.reader_types:
-            columns.append(f"TRY_CAST(trim(CAST({column} AS VARCHAR)) AS {STAGING_TYPES[source.entity][column]}) "
-                           f"AS {column}")
         elif is_money_column(column) and decimal == "," and column not in source.reader_types:
             columns.append(_point_decimal(column))
         else:
@@ -281,15 +281,14 @@ def _point_decimal(column: str) -> str:
     return f"replace(replace(trim(CAST({column} AS VARCHAR)), '.', ''), ',', '.') AS {column}"
 
 
-def _translated(column: str, meanings: dict[str, str], value: str | None = None, cast: str | None = None) -> str:
+def _translated(column: str, meanings: dict[str, str], value: str | None = None) -> str:
     """A raw value (the column, or an expression for it) replaced by what it means, ignoring case,
     Turkish letters ("Geç" = "gec") and spaces around and within; values the mapping does not
-    list pass through for the staging model to judge. `cast`: the type the model reads it as."""
+    list pass through, as text, for the staging model to judge (and quarantine as written)."""
     value = value or column
     cases = " ".join(f"WHEN {_literal(raw)} THEN {_literal(meaning)}"
                      for raw, meaning in meanings.items())
-    translated = f"CASE fold_text(CAST({value} AS VARCHAR)) {cases} ELSE CAST({value} AS VARCHAR) END"
-    return f"{f'TRY_CAST({translated} AS {cast})' if cast else translated} AS {column}"
+    return f"CASE fold_text(CAST({value} AS VARCHAR)) {cases} ELSE CAST({value} AS VARCHAR) END AS {column}"
 
 
 def _file_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path, read_as: str) -> str:
@@ -316,7 +315,7 @@ def _literal(value: Path | str) -> str:
 
 
 def _reset_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{source.entity} (line UBIGINT, "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{source.entity} (line UBIGINT, line_byte_position UBIGINT, "
                 "column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
 
 
@@ -352,27 +351,63 @@ def _select_list(source: Source, found: list[str]) -> str:
 def _csv_header(source: Source, path: Path) -> list[str]:
     """The header row, read by Python's csv module: a dialect sniffer can be thrown off by a
     few broken lines in a small file, and the header is all we need to know up front."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    # Undecodable bytes are kept as surrogates while reading (the lines read ahead belong to the
+    # reader, which rejects such a line on its own); only the header itself must be UTF-8.
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         try:
             first = next(csv.reader(handle, delimiter=source.delimiter), [])
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise SourceError(f"{path.name}: the header is not readable UTF-8 CSV ({error})") from error
+        except csv.Error as error:
+            raise SourceError(f"{path.name}: the header is not readable CSV ({error})") from error
+    for name in first:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise SourceError(f"{path.name}: the header is not UTF-8 text (column {shown!r})") from None
     return [name.strip() for name in first]
 
 
 def _csv_relation(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> str:
     found = _csv_header(source, path)
     _check_columns(source, found, path)
-    delimiter = source.delimiter.replace("'", "''")
-    types = {header: source.reader_types.get(column, "VARCHAR") for header, column in source.read_columns.items()}
-    columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in found) + "}"
-    options = (
-        f"header = true, auto_detect = false, columns = {columns}, delim = '{delimiter}', "
-        f"quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
-        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}"
-    )
     return (f"(SELECT false AS _malformed, {_select_list(source, found)} "
-            f"FROM read_csv({_literal(path)}, {options}, {_reader_rejects(con, source)}))")
+            f"FROM {_csv_read(source, path, found, _reader_rejects(con, source))})")
+
+
+def _csv_read(source: Source, path: Path, header: list[str], errors: str) -> str:
+    """The reader call for a CSV file: its own header, typed as the mapping says; `errors` says
+    what becomes of a line it cannot read (stored rejects, or skipped)."""
+    delimiter = source.delimiter.replace("'", "''")
+    types = {name: source.reader_types.get(column, "VARCHAR") for name, column in source.read_columns.items()}
+    columns = "{" + ", ".join(f"'{_quote_name(name)}': '{types.get(name, 'VARCHAR')}'" for name in header) + "}"
+    return (f"read_csv({_literal(path)}, header = true, auto_detect = false, columns = {columns}, "
+            f"delim = '{delimiter}', quote = '\"', escape = '\"', encoding = 'utf-8', strict_mode = true, "
+            f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {4 * MAX_LINE_BYTES}, {errors})")
+
+
+def line_breaks_relation(found: Readable) -> str | None:
+    """For a CSV file: each row's position among the rows the reader keeps (from 0, as staged)
+    and the line breaks inside its quoted values, for rows that have some; None for other
+    formats, whose records are one line each (JSON escapes its line breaks) or sheet rows."""
+    if found.read_as != "csv":
+        return None
+    source = found.source
+    header = _csv_header(source, found.path)
+    texts = [name for name in header if source.reader_types.get(source.read_columns.get(name, ""), "VARCHAR")
+             == "VARCHAR"]
+    breaks = " + ".join(f"coalesce(length({_quoted(name)}) - length(replace({_quoted(name)}, chr(10), '')), 0)"
+                        for name in texts) or "0"
+    return (f"(SELECT _seq, _breaks FROM (SELECT row_number() OVER () - 1 AS _seq, {breaks} AS _breaks "
+            f"FROM {_csv_read(source, found.path, header, 'ignore_errors = true')}) WHERE _breaks > 0)")
+
+
+def physical_lines(path: Path) -> int:
+    """Lines in a file as a text editor counts them (a last line without a line break counts)."""
+    lines, last = 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(detect.CHUNK_BYTES):
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return lines + (1 if last not in (b"", b"\n") else 0)
 
 
 def _quote_name(name: str) -> str:

@@ -223,6 +223,11 @@ def _derivations(table: object, canonical: set[str], mapped: set[str], where: st
             derivations[column] = Derivation(op, tuple(factors))
         elif op == "per_group":
             derivations[column] = Derivation(op, (str(spec[op]), spec["group"]))
+        elif op == "occurrence":
+            alike = spec[op]
+            if not (isinstance(alike, list) and alike and all(isinstance(a, str) for a in alike)):
+                raise MappingError(f"{where}: derived {column}: occurrence takes a list of export columns")
+            derivations[column] = Derivation(op, tuple(alike))
         else:
             derivations[column] = Derivation(op, (str(spec[op]),))
     return derivations

@@ -19,11 +19,19 @@ import duckdb
 from crm360 import config, store
 from crm360.private_files import owner_only, private_file, private_folder
 from etl import identity
-from etl.extract import SourceError, readable
+from etl.extract import SourceError, physical_lines, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
 from etl.sources import ENTITY_ORDER, INDISPENSABLE, Source, leads_outside
-from etl.transform import FileCounts, create_macros, customers_from_facts, empty_table, stage_and_load_files
+from etl.transform import (
+    FileCounts,
+    FileOutcome,
+    FileRule,
+    create_macros,
+    customers_from_facts,
+    empty_table,
+    stage_and_load_files,
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         identity.create_tables(con, _review_decisions(params.decisions_path))
         create_macros(con)
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            digests = {path.name: hasher.submit(_checksum, path) for s in sources
+            digests = {path.name: hasher.submit(_file_facts, path) for s in sources
                        for path in source_files(params.raw_dir, s) if path.is_file()}
             load_started = time.perf_counter()
             by_entity = {source.entity: source for source in sources}
@@ -210,47 +218,72 @@ def source_files(raw_dir: Path, source: Source) -> list[Path]:
 
 def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
                  digests: dict[str, Future], progress: Progress) -> list[FileReport]:
-    """Load a source's files. A source that cannot be loaded (a file missing, empty, unreadable,
-    a header without its columns, too many rejected rows) fails alone: its table keeps the
-    previous load, the other sources load, and the run reports it. Only customers and a mapped İYS
-    register are indispensable: without customers (and no earlier load of them) there is nothing
-    to publish, and without the İYS refusals a marketing list could reach people who refused."""
+    """Load a source's files. A file that cannot be loaded (missing, empty, unreadable, a header
+    without its columns, too many rejected rows) fails alone: the other files of its pattern and
+    the other sources load, and the run reports it, with none of its rows counted as loaded.
+    When no file of a source loads, its table keeps the previous load. Only customers and a mapped
+    İYS register are indispensable: without customers (and no earlier load of them) there is
+    nothing to publish, and without the İYS refusals a marketing list could reach people who
+    refused."""
     paths = source_files(params.raw_dir, source)
     started = time.perf_counter()
     progress(f"loading {source.file}" + (f" ({len(paths)} files)" if len(paths) > 1 else ""))
-    per_file, failure = [FileCounts() for _ in paths], None
-    try:
-        if not paths:
-            raise SourceError(f"{source.file}: no file in {params.raw_dir} matches")
-        per_file = stage_and_load_files(con, source, paths, run_id)
-        for path, counts in zip(paths, per_file, strict=True):
-            if not counts.reconciles:
-                raise LoadFailed(f"{path.name}: counts do not add up: {counts}")
-            if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
-                failure = (f"{path.name}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
-                           f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
-                           f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, path.name))
-                break
-    except SourceError as error:
-        failure = str(error)
+    if paths:
+        def lines_in(path: Path) -> int:
+            return digests[path.name].result().lines if path.name in digests else physical_lines(path)
+        outcomes = stage_and_load_files(con, source, paths, run_id, _rejection_rule(con, params), lines_in)
+    else:
+        outcomes = [FileOutcome(FileCounts(), f"{source.file}: no file in {params.raw_dir} matches")]
     seconds = (time.perf_counter() - started) / max(1, len(paths))
-    if failure:
+    names = [path.name for path in paths] or [source.file]
+    for name, outcome in zip(names, outcomes, strict=True):
+        if not outcome.failure and not outcome.counts.reconciles:
+            raise LoadFailed(f"{name}: counts do not add up: {outcome.counts}")
+    _say_what_stands(con, params, source, outcomes)
+    for name, outcome in zip(names, outcomes, strict=True):
+        counts = outcome.counts
+        progress(f"FAILED {outcome.failure}" if outcome.failure else
+                 f"{name}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
+                 f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
+                 f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
+    if not paths:
+        return [FileReport(source, FileCounts(), 0, "", seconds, outcomes[0].failure)]
+    return [FileReport(replace(source, file=path.name), outcome.counts,
+                       path.stat().st_size if path.is_file() else 0,
+                       digests[path.name].result().checksum if path.name in digests else "", seconds,
+                       outcome.failure)
+            for path, outcome in zip(paths, outcomes, strict=True)]
+
+
+def _say_what_stands(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,
+                     outcomes: list[FileOutcome]) -> None:
+    """Add to each failure what the table holds instead: the other files of the pattern, or,
+    when no file loaded, the previous load (raises LoadFailed when customers have none)."""
+    if all(outcome.failure for outcome in outcomes):
         kept = _keep_previous(con, params, source)
         if kept is None:
-            raise LoadFailed(f"{failure}; no earlier load of {source.entity} to keep, and the app needs them")
-        failure += "; " + kept
-        progress(f"FAILED {failure}")
-    else:
-        for path, counts in zip(paths, per_file, strict=True):
-            progress(f"{path.name}: {counts.rows_read:,} read, {counts.rows_loaded:,} loaded, "
-                     f"{counts.rows_duplicate:,} duplicates, {counts.rows_rejected:,} rejected "
-                     f"({seconds:.1f} s)" + "".join(f"; {note}" for note in counts.notes))
-    if not paths:
-        return [FileReport(source, FileCounts(), 0, "", seconds, failure)]
-    return [FileReport(replace(source, file=path.name), counts,
-                       path.stat().st_size if path.is_file() else 0,
-                       digests[path.name].result() if path.name in digests else "", seconds, failure)
-            for path, counts in zip(paths, per_file, strict=True)]
+            raise LoadFailed(f"{outcomes[0].failure}; no earlier load of {source.entity} to keep, "
+                             "and the app needs them")
+        for outcome in outcomes:
+            outcome.failure += "; " + kept
+        return
+    loaded = sum(not outcome.failure for outcome in outcomes)
+    for outcome in outcomes:
+        if outcome.failure:
+            outcome.failure += (f"; none of its rows loaded, the other {loaded:,} file{'s' if loaded > 1 else ''} "
+                                f"of {source.file} did")
+
+
+def _rejection_rule(con: duckdb.DuckDBPyConnection, params: LoadParams) -> FileRule:
+    """A file with more rejected rows than the share allowed does not load: an export that
+    broke (a shifted column, a changed format) must not replace good data with a remnant."""
+    def rule(path: Path, counts: FileCounts) -> str | None:
+        if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
+            return (f"{path.name}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
+                    f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
+                    f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, path.name))
+        return None
+    return rule
 
 
 def _derive_customers(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,
@@ -427,14 +460,25 @@ def _warn_about_unreadable_versions(db_path: Path, progress: Progress) -> None:
     progress(f"warning: {names} cannot be read ({passed_over[0][1]}); {carried}")
 
 
-def _checksum(path: Path) -> str:
-    """BLAKE3 of the file: a cryptographic checksum at about twice SHA-256's speed, which
-    matters when it runs beside the load on a 2-core machine."""
+@dataclass(frozen=True)
+class FileFacts:
+    """What one read of a whole raw file tells, beside the load's own read of it."""
+
+    checksum: str
+    lines: int  # as a text editor counts them: the quarantine's line numbers refer to these
+
+
+def _file_facts(path: Path) -> FileFacts:
+    """BLAKE3 of the file (a cryptographic checksum at about twice SHA-256's speed, which
+    matters when it runs beside the load on a 2-core machine) and its line count, from the
+    same chunks: counting them in the load's thread cost 1.3-3 s a GB on a busy host."""
     digest = blake3.blake3(max_threads=1)
+    lines, last = 0, b""
     with open(path, "rb") as handle:
         while chunk := handle.read(8 * 1024 * 1024):
             digest.update(chunk)
-    return "blake3:" + digest.hexdigest()
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return FileFacts("blake3:" + digest.hexdigest(), lines + (1 if last not in (b"", b"\n") else 0))
 
 
 class _exclusive_run:

@@ -19,8 +19,9 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
                   "consent_sms_at", "consent_phone", "consent_phone_at", "do_not_contact", "do_not_contact_at"),
     "interactions": ("interaction_id", "customer_id", "started_at", "channel", "direction", "topic", "agent_id",
                      "duration_seconds", "resolved_on_first_contact", "csat", "notes"),
+    # line_item tells apart the lines of one order (a line-item id, or their number, see shopify.toml)
     "purchases": ("order_id", "customer_id", "ordered_at", "product_id", "category", "quantity", "net_amount_try",
-                  "sales_channel", "status"),
+                  "sales_channel", "status", "line_item"),
     "complaints": ("complaint_id", "customer_id", "opened_at", "channel", "category", "severity", "product_id",
                    "first_response_at", "resolved_at", "status", "resolution", "satisfaction_after",
                    "refund_amount_try", "description"),
@@ -30,8 +31,9 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     # refused on a date. Optional: without an İYS export the table is empty and nothing changes.
     "iys_consents": ("recipient", "channel", "status", "decided_at"),
 }
-# Columns the staging models read typed (the seed's CSV reader types them, for speed); from a
-# file that does not, the extract step casts them, so every model sees the types it expects.
+# Columns the seed's CSV reader types (for speed): a column an export lacks loads as an empty value
+# of this type. Text from any other file reaches the staging model as written, and the model casts
+# it, so a value that is not a number is quarantined with its raw text, not lost to a cast.
 STAGING_TYPES: dict[str, dict[str, str]] = {
     "customers": {"customer_id": "BIGINT"},
     "interactions": {"interaction_id": "BIGINT", "customer_id": "BIGINT", "started_at": "TIMESTAMP",
@@ -150,4 +152,7 @@ class Derivation:
 #   digits_of      the digits of an export value ("#1001" -> 1001, Shopify's order name)
 #   per_group      an export value given on one row of a group only, for every row of the group
 #                  (Shopify writes an order's status on its first line item only)
-DERIVATIONS = ("minutes_after", "product", "digits_of", "per_group")
+#   occurrence     the row's number among the rows with the same values of some export columns
+#                  (1, 2, ... in file order): Shopify has no line-item id, and two lines of one
+#                  order with the same product are two purchases, the 1st and 2nd of that product
+DERIVATIONS = ("minutes_after", "product", "digits_of", "per_group", "occurrence")

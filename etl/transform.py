@@ -7,15 +7,28 @@ write the core table sorted by its clustering order so one customer's rows sit t
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import polars as pl
 
 from crm360 import config, masking, outreach_rules, segments, textnorm
 from etl import identity
-from etl.extract import Readable, header_lines, raw_relation, readable
+from etl.extract import (
+    Readable,
+    SourceError,
+    header_lines,
+    line_breaks_relation,
+    physical_lines,
+    raw_relation,
+    readable,
+)
 from etl.sources import ENTITY_COLUMNS, STAGING_TYPES, Source
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -116,40 +129,65 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
-def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path],
-                         run_id: str) -> list[FileCounts]:
-    """Stage the files of one source (one file, or those its pattern matches, in name order),
-    quarantine their bad rows, write one core table; returns the counts per file.
+# Why a staged file must not load (too many rejected rows), or None: the caller's rule.
+FileRule = Callable[[Path, FileCounts], str | None]
 
-    Each file is staged and checked on its own, so its rows keep their own line numbers; the
-    staged rows are then appended in file order, and a row whose key comes again in a later
-    file is a duplicate (the later export is the newer state). Raises SourceError naming the
-    file when one cannot be read at all: the source then loads nothing.
+
+@dataclass
+class FileOutcome:
+    counts: FileCounts
+    failure: str | None = None  # why the file did not load; its rows are in no table
+
+
+def stage_and_load_files(con: duckdb.DuckDBPyConnection, source: Source, paths: list[Path], run_id: str,
+                         rule: FileRule = lambda path, counts: None,
+                         lines_in: Callable[[Path], int] = physical_lines) -> list[FileOutcome]:
+    """Stage the files of one source (one file, or those its pattern matches, in name order),
+    quarantine their bad rows, write one core table of the files that load; returns each
+    file's counts, or why it did not load.
+
+    Each file is staged and checked on its own, so its rows keep their own line numbers. A file
+    that cannot be read, or that `rule` refuses, fails alone: none of its rows load and its
+    counts say so (0 loaded). The other files' staged rows are appended in file order, and a
+    row whose key comes again in a later file is a duplicate (the later export is the newer
+    state). When no file loads, the core table is not written: the caller decides what stands.
+    `lines_in` gives a file's line count (the pipeline has it from the checksum's read).
     """
     con.execute(QUARANTINE_DDL)
     entity = source.entity
-    per_file, ranges = [], []
-    for order, path in enumerate(paths):
-        with readable(con, replace(source, file=path.name), path) as found:
-            counts = _stage_file(con, found, run_id)
-        start = 0 if order == 0 else con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0]
-        if order == 0:
-            con.execute(f"ALTER TABLE stg_{entity} RENAME TO _all_{entity}")
-        else:
+    outcomes, loading, ranges = [], [], []
+    for path in paths:
+        try:
+            with readable(con, replace(source, file=path.name), path) as found:
+                counts = _stage_file(con, found, run_id, functools.partial(lines_in, path))
+        except SourceError as error:
+            outcomes.append(FileOutcome(FileCounts(), str(error)))
+            continue
+        failure = rule(path, counts)
+        outcomes.append(FileOutcome(counts, failure))
+        if failure:
+            con.execute(f"DROP TABLE stg_{entity}")
+            continue
+        start = con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0] if loading else 0
+        if loading:
             con.execute(f"INSERT INTO _all_{entity} SELECT * FROM stg_{entity}")
             con.execute(f"DROP TABLE stg_{entity}")
+        else:
+            con.execute(f"ALTER TABLE stg_{entity} RENAME TO _all_{entity}")
         ranges.append((start, con.execute(f"SELECT count(*) FROM _all_{entity}").fetchone()[0]))
-        per_file.append(counts)
+        loading.append(counts)
+    if not loading:
+        return outcomes
     con.execute(f"ALTER TABLE _all_{entity} RENAME TO stg_{entity}")
     _duplicates(con, source)
-    for counts, (start, end), kept in zip(per_file, ranges, _rows_kept(con, entity, ranges), strict=True):
+    for counts, (start, end), kept in zip(loading, ranges, _rows_kept(con, entity, ranges), strict=True):
         counts.rows_duplicate = con.execute(f"SELECT count(*) FROM _duplicates_{entity} WHERE _seq >= ? AND _seq < ?",
                                             [start, end]).fetchone()[0]
         counts.rows_loaded = kept
     _core_table(con, source)
     for table in (f"stg_{entity}", f"_duplicates_{entity}"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return per_file
+    return outcomes
 
 
 def _rows_kept(con: duckdb.DuckDBPyConnection, entity: str, ranges: list[tuple[int, int]]) -> list[int]:
@@ -190,9 +228,9 @@ def customers_from_facts(con: duckdb.DuckDBPyConnection, found: Readable) -> int
     return con.execute("SELECT count(*) FROM customers").fetchone()[0]
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> FileCounts:
+def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str, lines: Callable[[], int]) -> FileCounts:
     """`stg_<entity>`: the file's rows typed and checked, its problems quarantined with their
-    lines; returns its counts so far (read, rejected, cleared)."""
+    lines; returns its counts so far (read, rejected, cleared). `lines`: the file's line count."""
     source = found.source
     model = render_sql(f"staging/stg_{source.entity}.sql", raw=raw_relation(con, found))
     # In memory, in file order: the staged row's rowid is its position in the file, and the
@@ -203,41 +241,81 @@ def _stage_file(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) ->
                   AND list_contains(list_transform(_problems, lambda p: p.action), 'row_rejected') AS _rejected
         FROM ({model})""")
     _line_numbers(con, source)
-    _quarantine(con, source, run_id)
+    _quarantine(con, found, run_id)
+    _physical_lines(con, found, run_id, lines)
     if source.entity != "customers" and "customer_id" in ENTITY_COLUMNS[source.entity]:
         identity.move_merged_facts(con, f"stg_{source.entity}")
     counts = _file_counts(con, source)
     counts.notes = tuple(found.notes)
-    for table in (f"rejects_{source.entity}", f"_reject_scans_{source.entity}", f"_lines_{source.entity}"):
+    for table in (f"rejects_{source.entity}", f"_reject_scans_{source.entity}", f"_lines_{source.entity}",
+                  f"_raw_bytes_{source.entity}"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
 
 def _line_numbers(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Line numbers for the staged rows that have problems (the only ones a person reads).
+    """Line numbers for the staged rows that have problems (the only ones a person reads), as
+    records in the file; `_physical_lines` turns them into lines where a record spans several."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _lines_{source.entity} AS {_record_numbers(
+        source, f"SELECT rowid AS _seq FROM stg_{source.entity} WHERE len(_problems) > 0")}""")
 
-    A raw row's position counts only the rows the reader could split; each unreadable line
-    before it shifts it down by one, found by an as-of join on the rejects in file order.
-    """
+
+def _record_numbers(source: Source, rows: str) -> str:
+    """SQL for `rows` (positions `_seq` among the rows the reader kept, with any other columns)
+    with the number of their record in the file, as `line_number` (the header is record 1).
+
+    A raw row's position counts only the rows the reader could split; each unreadable record
+    before it shifts it down by one, found by an as-of join on the rejects in file order."""
     header = header_lines(source)
-    entity = source.entity
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _lines_{entity} AS
+    return f"""
         WITH rejected AS (
-            SELECT DISTINCT line FROM rejects_{entity}
+            SELECT DISTINCT line FROM rejects_{source.entity}
         ), shifts AS (
             SELECT line - {header} - 1 - (row_number() OVER (ORDER BY line) - 1) AS rows_before,
                    row_number() OVER (ORDER BY line) AS shift
             FROM rejected
-        ), problem_rows AS (
-            SELECT rowid AS _seq FROM stg_{entity} WHERE len(_problems) > 0
         )
-        SELECT p._seq, p._seq + {header} + 1 + coalesce(s.shift, 0) AS line_number
-        FROM problem_rows p ASOF LEFT JOIN shifts s ON p._seq >= s.rows_before
-    """)
+        SELECT p.*, p._seq + {header} + 1 + coalesce(s.shift, 0) AS line_number
+        FROM ({rows}) p ASOF LEFT JOIN shifts s ON p._seq >= s.rows_before"""
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, source: Source, run_id: str) -> None:
+def _physical_lines(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str, lines: Callable[[], int]) -> None:
+    """The file's quarantine rows numbered by the line a text editor shows, where quoted values
+    hold line breaks: each record after such a value starts that many lines further down.
+
+    Costs nothing for a file whose lines are as many as its records (its line count comes with
+    its checksum); only a file whose lines outnumber its records, and that has quarantined
+    rows, is read again to find the records that span lines."""
+    source = found.source
+    entity = source.entity
+    breaks = line_breaks_relation(found)
+    this_file = "run_id = $run AND source_file = $file AND entity = $entity"
+    names = {"run": run_id, "file": source.file, "entity": entity}
+    if breaks is None or not con.execute(f"SELECT count(*) FROM quarantine WHERE {this_file}", names).fetchone()[0]:
+        return
+    records = con.execute(f"""SELECT {header_lines(source)} + (SELECT count(*) FROM stg_{entity})
+                                     + (SELECT count(DISTINCT line) FROM rejects_{entity})""").fetchone()[0]
+    if lines() == records:
+        return
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _breaks_{entity} AS
+        SELECT line, sum(breaks) OVER (ORDER BY line) AS breaks_through FROM (
+            SELECT line_number AS line, _breaks AS breaks FROM ({_record_numbers(source, breaks)})
+            UNION ALL
+            SELECT line, length(csv_line) - length(replace(csv_line, chr(10), '')) AS breaks
+            FROM (SELECT DISTINCT ON (line) line, csv_line FROM rejects_{entity})
+        ) WHERE breaks > 0""")
+    con.execute(f"""
+        UPDATE quarantine SET line_number = quarantine.line_number + moved.breaks FROM (
+            SELECT q.line_number AS record, coalesce(b.breaks_through, 0) AS breaks
+            FROM (SELECT DISTINCT line_number FROM quarantine WHERE {this_file}) q
+            ASOF LEFT JOIN _breaks_{entity} b ON q.line_number > b.line) moved
+        WHERE quarantine.line_number = moved.record AND {this_file}""", names)
+    con.execute(f"DROP TABLE _breaks_{entity}")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, found: Readable, run_id: str) -> None:
+    source = found.source
     entity = source.entity
     raw_chars = config.QUARANTINE_RAW_CHARS
     con.execute(f"""
@@ -247,14 +325,69 @@ def _quarantine(con: duckdb.DuckDBPyConnection, source: Source, run_id: str) -> 
               WHERE len(_problems) > 0) s
         JOIN _lines_{entity} l USING (_seq)
     """, [run_id, source.file, entity])
+    _undecodable_lines(con, entity, found.path)
     con.execute(f"""
         INSERT INTO quarantine
         SELECT ?, ?, ?, line, coalesce({_canonical_column(source)}, 'record'),
                CASE WHEN error_type::VARCHAR = 'CAST' THEN 'not a valid value: ' || error_message
+                    WHEN error_type::VARCHAR = '{NOT_UTF8}' THEN 'unreadable line: not UTF-8 text (written in '
+                                                                 || 'another encoding); its bytes are shown escaped'
                     ELSE 'unreadable line: ' || error_type::VARCHAR || ' (' || error_message || ')' END,
-               left(csv_line, {raw_chars}), 'row_rejected'
-        FROM (SELECT DISTINCT ON (line) * FROM rejects_{entity} ORDER BY line)
+               coalesce(b.raw, left(csv_line, {raw_chars})), 'row_rejected'
+        FROM (SELECT DISTINCT ON (line) * FROM rejects_{entity}
+              ORDER BY line, error_type::VARCHAR = '{NOT_UTF8}' DESC) r
+        LEFT JOIN _raw_bytes_{entity} b USING (line)
     """, [run_id, source.file, entity])
+
+
+NOT_UTF8 = "INVALID ENCODING"  # the reader's error type for a line that is not UTF-8
+ESCAPED_LINES = 10_000
+
+
+def _undecodable_lines(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> None:
+    """`_raw_bytes_<entity>`: each line the reader rejected as not UTF-8, its bytes shown escaped
+    (`Ay\\xfee`); the reader's own copy of the line has them replaced by '?'. Read from the file
+    at the line's position, so the cost is in the rejected lines only, and at most the first
+    ESCAPED_LINES of them (a whole file in the wrong encoding fails the rejection rule anyway;
+    its other lines keep the reader's copy)."""
+    rejected = con.execute(f"""SELECT line, min(line_byte_position), any_value(csv_line) FROM rejects_{entity}
+                               WHERE error_type::VARCHAR = '{NOT_UTF8}' GROUP BY line ORDER BY 2
+                               LIMIT {ESCAPED_LINES}""").fetchall()
+    limit = config.QUARANTINE_RAW_CHARS
+    shown = []
+    with open(path, "rb") if rejected else contextlib.nullcontext() as handle:
+        for _, position, text in rejected:
+            # `limit` bytes never escape to fewer than `limit` characters
+            record = _record_at(handle, position, (text or "").count("\n") + 1, limit)
+            shown.append(record.rstrip(b"\r\n").decode("utf-8", "backslashreplace")[:limit])
+    con.register("_escaped_lines", pl.DataFrame({"line": [row[0] for row in rejected], "raw": shown},
+                                                schema={"line": pl.UInt64, "raw": pl.String}))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_bytes_{entity} AS SELECT * FROM _escaped_lines")
+    finally:
+        con.unregister("_escaped_lines")
+
+
+def _record_at(handle: BinaryIO, position: int, lines: int, most: int) -> bytes:
+    """The bytes of the record the reader places at `position`. DuckDB 2.0's line_byte_position
+    is sometimes one byte off either way (seen: +1 after a short line, -1 after a quoted line
+    break), so the line start is the newline-bounded start at or next to it whose line is not
+    UTF-8: the record the reader rejected for it."""
+    base = max(0, position - 2)
+    handle.seek(base)
+    window = handle.read(most + 4)
+    starts = dict.fromkeys(window.rfind(b"\n", 0, position - base + shift) + 1 for shift in (1, 0, 2))
+    candidates = [window[start:] for start in starts]
+    record = next((c for c in candidates if not _decodes(c.split(b"\n", 1)[0])), candidates[0])
+    return b"\n".join(record.split(b"\n", lines)[:lines])
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 REJECTED = "_rejected"

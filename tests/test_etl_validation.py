@@ -229,3 +229,18 @@ def test_every_staging_model_builds_its_problem_list_only_for_rows_with_a_proble
     for entity in ENTITY_ORDER:
         model = render_sql(f"staging/stg_{entity}.sql", raw="raw_rows")
         assert "CASE WHEN coalesce(" in model and ") IS NULL THEN [] ELSE list_filter([" in model, entity
+
+
+def test_a_failed_file_counts_no_row_as_loaded_while_its_table_keeps_the_previous_load(tmp_path):
+    db_path = tmp_path / "db" / "crm.duckdb"
+    run_etl(LoadParams(raw_dir=write_raw(tmp_path / "good", customers=CUSTOMERS, interactions=[
+        {"interaction_id": 1, "customer_id": 1000001}]), db_path=db_path))
+    bad = write_raw(tmp_path / "bad", customers=CUSTOMERS, interactions=[
+        *({"interaction_id": i, "customer_id": 1000001} for i in range(10, 13)),
+        *({"interaction_id": i, "customer_id": 4242} for i in range(20, 27))])
+    report = run_etl(LoadParams(raw_dir=bad, db_path=db_path))
+    assert report.failures[0].startswith("interactions.csv: 7 of 10 rows rejected")
+    db = Database(db_path)
+    assert db.row("SELECT list(interaction_id) FROM interactions")[0] == [1]
+    assert db.row("SELECT rows_read, rows_loaded, rows_rejected FROM etl_runs WHERE run_id = ? "
+                  "AND source_file = 'interactions.csv'", [report.run_id]) == (10, 0, 7)

@@ -75,3 +75,49 @@ def test_a_pattern_that_matches_nothing_fails_its_source_alone(tmp_path):
     assert report.failures == [f"orders-*.csv: no file in {raw} matches; purchases is empty (no earlier load to keep)"]
     assert db.frame("SELECT count(*) AS n FROM customers")["n"][0] == 7
     db.close()
+
+
+BROKEN = (HEADER + "".join(f"#215{n},can.arslan@example.com,paid,2026-10-05 10:00:00,1,Çay,not a price,Can Arslan,"
+                           "Antalya,\n" for n in range(3))
+          + "#2159,can.arslan@example.com,paid,2026-10-05 10:00:00,1,Çay,10.00,Can Arslan,Antalya,\n")
+
+
+def test_a_file_of_a_pattern_with_too_many_rejected_rows_fails_alone_and_loads_none_of_its_rows(tmp_path):
+    raw = _company_with_orders(tmp_path, {"orders-2026-10.csv": OCTOBER, "orders-2026-10b.csv": BROKEN,
+                                          "orders-2026-11.csv": NOVEMBER})
+    db, report = _load(raw, tmp_path / "db" / "crm.duckdb")
+    assert len(report.failures) == 1
+    assert report.failures[0].startswith("orders-2026-10b.csv: 3 of 4 rows rejected (75.0%), more than the 50% allowed")
+    assert report.failures[0].endswith("none of its rows loaded, the other 2 files of orders-*.csv did")
+    assert db.frame("SELECT order_id, status FROM purchases ORDER BY order_id").rows() == [
+        (2001, "completed"), (2002, "returned"), (2004, "completed")]
+    # etl_runs counts as loaded exactly the rows the table has from each file: October's 2001
+    # (its 2002 is November's now), none of the failed file's, November's 2002 and 2004.
+    runs = db.frame("SELECT source_file, rows_read, rows_loaded, rows_rejected, failure IS NOT NULL AS failed "
+                    "FROM etl_runs WHERE entity = 'purchases' ORDER BY source_file").rows()
+    assert runs == [("orders-2026-10.csv", 2, 1, 0, False), ("orders-2026-10b.csv", 4, 0, 3, True),
+                    ("orders-2026-11.csv", 3, 2, 1, False)]
+    assert sum(row[2] for row in runs) == db.frame("SELECT count(*) AS n FROM purchases")["n"][0]
+    # Its bad rows are still in the quarantine, for a person to see why it failed.
+    assert db.frame("SELECT count(*) AS n FROM quarantine WHERE source_file = 'orders-2026-10b.csv'")["n"][0] == 3
+    db.close()
+
+
+def test_a_file_of_a_pattern_that_cannot_be_read_fails_alone(tmp_path):
+    raw = _company_with_orders(tmp_path, {"orders-2026-10.csv": OCTOBER, "orders-2026-11.csv": "Name,Email\n#1,x\n"})
+    db, report = _load(raw, tmp_path / "db" / "crm.duckdb")
+    assert len(report.failures) == 1 and report.failures[0].startswith("orders-2026-11.csv: missing column(s)")
+    assert db.frame("SELECT order_id FROM purchases ORDER BY order_id")["order_id"].to_list() == [2001, 2002]
+    db.close()
+
+
+def test_when_every_file_of_a_pattern_fails_the_previous_load_stays_and_none_is_counted_as_loaded(tmp_path):
+    raw = _company_with_orders(tmp_path, {"orders-2026-10.csv": OCTOBER})
+    db_path = tmp_path / "db" / "crm.duckdb"
+    _load(raw, db_path)[0].close()
+    (raw / "orders-2026-10.csv").write_text(BROKEN, encoding="utf-8")
+    db, report = _load(raw, db_path)
+    assert report.failures[0].endswith("kept purchases from the previous load (2 rows)")
+    assert db.frame("SELECT order_id FROM purchases ORDER BY order_id")["order_id"].to_list() == [2001, 2002]
+    assert db.row("SELECT rows_loaded FROM etl_runs WHERE run_id = ? AND entity = 'purchases'", [report.run_id])[0] == 0
+    db.close()

@@ -46,6 +46,12 @@ CREATE OR REPLACE TEMP MACRO parse_moment(x) AS
 CREATE OR REPLACE TEMP MACRO parse_day(x) AS
     coalesce(TRY_CAST(x AS DATE), CAST(parse_moment(x) AS DATE));
 
+-- A number the model casts from text that was written but is not a number ("12s"): cleared or
+-- rejected by its check with what was there, not silently empty. Typed input never is one.
+CREATE OR REPLACE TEMP MACRO not_a_number(number, raw_value) AS
+    CASE WHEN number IS NULL AND raw_value IS NOT NULL
+         THEN nullif(trim(CAST(raw_value AS VARCHAR)), '') IS NOT NULL ELSE false END;
+
 -- A timestamp no real event can have: before the business existed, or after the load.
 CREATE OR REPLACE TEMP MACRO implausible_time(ts) AS
     ts < getvariable('earliest_event') OR ts > getvariable('load_time') + INTERVAL 1 DAY;

@@ -15,9 +15,9 @@ WITH typed AS (
         nullif(trim(r.topic), '') AS topic,
         nullif(trim(r.agent_id), '') AS agent_id,
         nullif(trim(r.agent_id), '') IN (SELECT agent_id FROM agents) AS known_agent,
-        r.duration_seconds AS duration_seconds,
+        TRY_CAST(r.duration_seconds AS INTEGER) AS duration_seconds,
         parse_bool(r.resolved_on_first_contact) AS resolved_on_first_contact,
-        r.csat AS csat,
+        TRY_CAST(r.csat AS INTEGER) AS csat,
         r.notes
     FROM {raw} r
 )
@@ -40,11 +40,11 @@ SELECT
         problem(nullif(trim(raw_direction), '') IS NOT NULL AND direction NOT IN ('inbound', 'outbound'),
                 'direction', 'neither inbound nor outbound', raw_direction, 'value_cleared'),
         problem(agent_id IS NOT NULL AND NOT known_agent, 'agent_id', 'unknown agent', raw_agent_id, 'value_cleared'),
-        problem(duration_seconds NOT BETWEEN 0 AND 86400,
+        problem(not_a_number(duration_seconds, raw_duration_seconds) OR duration_seconds NOT BETWEEN 0 AND 86400,
                 'duration_seconds', 'not a duration between 0 and 86400 seconds', raw_duration_seconds, 'value_cleared'),
         problem(nullif(trim(raw_resolved), '') IS NOT NULL AND resolved_on_first_contact IS NULL,
                 'resolved_on_first_contact', 'not a yes/no value', raw_resolved, 'value_cleared'),
-        problem(csat NOT BETWEEN 1 AND 5,
+        problem(not_a_number(csat, raw_csat) OR csat NOT BETWEEN 1 AND 5,
                 'csat', 'not a score from 1 to 5', raw_csat, 'value_cleared')
     ], lambda p: p IS NOT NULL) AS _problems
 FROM typed

@@ -15,7 +15,8 @@ WITH typed AS (
         TRY_CAST(r.quantity AS INTEGER) AS quantity,
         TRY_CAST(r.net_amount_try AS DECIMAL(14, 2)) AS net_amount_try,
         lower(trim(CAST(r.sales_channel AS VARCHAR))) AS sales_channel,
-        lower(trim(CAST(r.status AS VARCHAR))) AS status
+        lower(trim(CAST(r.status AS VARCHAR))) AS status,
+        nullif(trim(CAST(r.line_item AS VARCHAR)), '') AS line_item
     FROM {raw} r
 )
 SELECT
@@ -26,6 +27,7 @@ SELECT
     net_amount_try,
     CASE WHEN sales_channel IN {sales_channels} THEN sales_channel END AS sales_channel,
     status,
+    line_item,
     list_filter([
         problem(_malformed, 'record', 'not a valid record', NULL, 'row_rejected'),
         problem(order_id IS NULL, 'order_id', 'missing or not a whole number', raw_order_id, 'row_rejected'),
