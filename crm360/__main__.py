@@ -2,6 +2,7 @@
 `python -m crm360 outreach --out FILE.csv|FILE.xlsx [--db PATH] [--campaigns PATH] [--reason CODE ...]`
 `python -m crm360 users add NAME --role agent|marketing|executive|admin [--password-stdin]`
 `python -m crm360 users list | password NAME | role NAME ROLE | remove NAME | demo`
+`python -m crm360 audit verify [--store PATH]`
 
 backtest:
 
@@ -73,11 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("name")
     actions.add_parser("list", help="list the users and their roles")
     actions.add_parser("demo", help="one user per role for the demo, passwords printed once (if none exist yet)")
+    _add_audit_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        return _verify_audit(args)
     if args.command == "outreach":
         return _write_outreach(args)
     if args.command == "users":
-        return _manage_users(args)
+        try:
+            return _manage_users(args)
+        except audit.AuditUnavailable as error:
+            print(f"users: {error}", file=sys.stderr)
+            return 1
     try:
         con = duckdb.connect(str(args.db), read_only=True)
     except duckdb.Error as error:
@@ -108,9 +116,10 @@ def _write_outreach(args: argparse.Namespace) -> int:
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
         stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
+        log = AuditLog(audit.store_path(db.published))  # first: no file is written that the log cannot record
         args.out.write_bytes(export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
                              else export.to_csv(listed, stamp))
-        AuditLog(audit.store_path(db.published)).record(
+        log.record(
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
     except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge) as error:
@@ -152,6 +161,37 @@ def _manage_users(args: argparse.Namespace) -> int:
         return 1
     log.record(by, "command line", "user_change", page="users command", change=args.action,
                user_changed=args.name.strip().lower(), new_role=getattr(args, "role", None))
+    return 0
+
+
+def _add_audit_command(commands: argparse._SubParsersAction) -> None:
+    checks = commands.add_parser("audit", help="check the audit log").add_subparsers(dest="action", required=True)
+    verify = checks.add_parser("verify", help="walk the audit log's hash chain; says where it breaks (exit 1)")
+    verify.add_argument("--store", type=Path, help="the audit log (default: CRM_AUDIT or beside the database)")
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    """Exit 0 when every entry checks out, 1 (with the entry and what is wrong) when not."""
+    path = args.store or audit.store_path()
+    if not path.is_file():
+        print(f"audit: no audit log at {path}" + (f" ({audit.missing_message(path)})"
+                                                  if audit.key_path(path).exists() else ""), file=sys.stderr)
+        return 1
+    try:
+        log = AuditLog(path)
+        chain = log.verify()
+        notes = log.notes()
+    except audit.AuditUnavailable as error:
+        print(f"audit: {error}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(f"note: {note}")
+    if not chain.intact:
+        print(f"audit: {path}: the chain breaks at {chain.problem}; the {chain.entries:,} entries before it check "
+              "out.", file=sys.stderr)
+        return 1
+    print(f"{path}: chain intact, {chain.entries:,} entries" +
+          (f", the last is entry {chain.last_id} (hash {chain.last_hash[:16]})." if chain.entries else "."))
     return 0
 
 
