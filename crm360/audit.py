@@ -44,7 +44,8 @@ ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "search",
 MAX_DETAIL_CHARS = 2_000       # a search typed into the box is kept, but not a 10 MB paste
 MAX_CUSTOMERS_PER_ENTRY = 5_000  # a list view names its customers; an export of 200,000 says how many
 CHAIN_START = "0" * 64         # the link of the first entry
-FULL_CHECK_SECONDS = 300       # the whole chain is walked again this often (new entries after every write)
+FULL_CHECK_SECONDS = 300       # the whole chain is walked again this often (new entries after every write) ...
+FULL_CHECK_SHARE = 0.05        # ... or less often, so the walks take at most this share of one core
 _LOG = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -185,8 +186,10 @@ _CHECKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-chain-che
 
 
 def flush() -> None:
-    """Wait until every entry queued so far has been written (or failed and been kept for later)."""
+    """Wait until every entry queued so far has been written (or failed and been kept for later),
+    and every chain walk asked for so far has finished."""
     _WRITER.submit(lambda: None).result()
+    _CHECKER.submit(lambda: None).result()
 
 
 class AuditLog(SqliteStore):
@@ -195,7 +198,9 @@ class AuditLog(SqliteStore):
     # one costs no fsync on the agent's lookup.
     SYNCHRONOUS = "NORMAL"
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, watch: bool = False) -> None:
+        """Open the store (made only if none has existed). `watch` (the app): walk the whole chain
+        on a background thread now and every FULL_CHECK_SECONDS or so, for `health`."""
         path = Path(path or store_path())
         if not path.exists() and key_path(path).exists():
             raise AuditUnavailable(missing_message(path))
@@ -210,10 +215,13 @@ class AuditLog(SqliteStore):
             self._chain_existing_entries()
             self._key = _key(key_path(path))
             self._identity = _identity(path)
-            self._chain = self.verify()
         except sqlite3.Error as error:
             raise AuditUnavailable(f"The audit log {path} cannot be opened: {error}") from error
-        self._checked_at, self.checked_at = time.monotonic(), datetime.now()
+        self._chain: ChainState | None = None  # not walked yet
+        self._checked_at, self.checked_at, self._walk_seconds = time.monotonic(), None, 0.0
+        self._watch = watch
+        if watch:
+            _CHECKER.submit(self.check_chain)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -289,6 +297,8 @@ class AuditLog(SqliteStore):
         export) wrote in between, check its entries too."""
         with self._chain_lock:
             chain = self._chain
+            if chain is None:  # the walk under way includes it, or the next write checks it
+                return
             if chain.intact and chain.last_id == entry_id - 1 and chain.last_hash == prev:
                 self._chain = ChainState(chain.entries + 1, entry_id, link)
                 return
@@ -337,21 +347,24 @@ class AuditLog(SqliteStore):
         if self._write_problem is not None and (problem := self._write_unwritten()) is not None:
             return problem
         chain = self._chain
-        if not chain.intact:
+        if chain is not None and not chain.intact:
             return (f"The audit log {self.path} has been tampered with: its chain breaks at {chain.problem}. "
                     "`python -m crm360 audit verify` shows the same.")
-        if time.monotonic() - self._checked_at > FULL_CHECK_SECONDS:
+        pause = max(FULL_CHECK_SECONDS, self._walk_seconds / FULL_CHECK_SHARE)
+        if self._watch and time.monotonic() - self._checked_at > pause:
             self._checked_at = time.monotonic()
             _CHECKER.submit(self.check_chain)
         return None
 
     @property
-    def chain(self) -> ChainState:
-        """The chain as last checked (at opening, after every write, and every FULL_CHECK_SECONDS)."""
+    def chain(self) -> ChainState | None:
+        """The chain as last checked (by the whole walk, then entry by entry as they are written);
+        None until the first walk since opening has finished."""
         return self._chain
 
     def check_chain(self) -> ChainState:
         """Walk the whole chain again."""
+        started = time.monotonic()
         try:
             found = self.verify()
         except AuditUnavailable as error:
@@ -359,11 +372,12 @@ class AuditLog(SqliteStore):
         with self._chain_lock:
             self._chain = found
         self._checked_at, self.checked_at = time.monotonic(), datetime.now()
-        return self._chain
+        self._walk_seconds = self._checked_at - started
+        return found
 
     def _check_new_entries(self) -> None:
         with self._chain_lock:
-            if not self._chain.intact:  # stays broken until the whole chain is walked again
+            if self._chain is None or not self._chain.intact:  # a broken chain stays so until walked again
                 return
             try:
                 with self._connection() as con:

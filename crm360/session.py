@@ -45,7 +45,7 @@ def _users(path: str) -> access.UserStore:
 
 @st.cache_resource
 def _audit(path: str) -> AuditLog:
-    return AuditLog(path)
+    return AuditLog(path, watch=True)
 
 
 def users() -> access.UserStore:

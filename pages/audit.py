@@ -16,6 +16,7 @@ TEXT = {
     "intact": "Hash chain intact: all {entries:,} entries check out (last checked {checked}). Each entry's hash "
               "covers the one before it, so an entry changed or removed outside the app shows here, on every "
               "page with customer data (closed until it is resolved) and in `python -m crm360 audit verify`.",
+    "walking": "The hash chain is being checked since the app started; the result shows here when done.",
     "check": "Check the whole chain now",
     "customer_help": "Entries that concern this customer: views, searches that listed them, lists and exports that "
                      "held them.",
@@ -33,11 +34,14 @@ if st.button(TEXT["check"], icon=":material/verified:"):
     session.flush_audit()
     log.check_chain()
 chain = log.chain
-if not chain.intact:  # found by the check just asked for
+if chain is None:
+    st.info(TEXT["walking"], icon=":material/hourglass_top:")
+elif not chain.intact:  # found by the check just asked for
     st.error(f"The hash chain breaks at {chain.problem}.", icon=":material/gpp_bad:")
     st.stop()
-st.success(TEXT["intact"].format(entries=chain.entries, checked=f"{log.checked_at:%d.%m.%Y %H:%M:%S}"),
-           icon=":material/verified:")
+else:
+    st.success(TEXT["intact"].format(entries=chain.entries, checked=f"{log.checked_at:%d.%m.%Y %H:%M:%S}"),
+               icon=":material/verified:")
 for note in log.notes():
     st.caption(note)
 

@@ -200,7 +200,8 @@ def _verify(path: Path) -> subprocess.CompletedProcess:
 
 def test_an_intact_chain_verifies(tmp_path):
     log = _log_with_entries(tmp_path / "a.sqlite")
-    assert log.verify() == log.chain and log.chain.intact and log.chain.entries == 3
+    chain = log.verify()
+    assert chain.intact and chain.entries == 3 and chain.last_id == 3
     done = _verify(tmp_path / "a.sqlite")
     assert done.returncode == 0 and "chain intact, 3 entries" in done.stdout, done.stderr
 
@@ -320,6 +321,27 @@ def test_a_broken_chain_closes_the_pages_and_the_audit_page_says_where(signed_in
     admin = signed_in("admin", "pages/audit.py")
     [alert] = [e.value for e in admin.error if e.value.startswith("Audit log alert")]
     assert "entry 1: its contents do not match its hash" in alert and not admin.dataframe
+
+
+def test_the_app_walks_the_chain_when_it_opens_the_log_and_again_from_time_to_time(tmp_path, monkeypatch):
+    path = tmp_path / "a.sqlite"
+    _log_with_entries(path)
+    _tamper(path, "UPDATE audit_log SET action = 'search' WHERE entry_id = 2")
+    opened = AuditLog(path, watch=True)  # an app started over a log changed while it was down
+    audit.flush()
+    assert "tampered with" in opened.health() and "entry 2" in opened.health()
+
+    fresh = tmp_path / "b.sqlite"
+    _log_with_entries(fresh)
+    watched = AuditLog(fresh, watch=True)
+    audit.flush()
+    assert watched.health() is None and watched.chain.entries == 3
+    _tamper(fresh, "UPDATE audit_log SET at = '2020-01-01T00:00:00' WHERE entry_id = 1")
+    monkeypatch.setattr(audit, "FULL_CHECK_SECONDS", 0)
+    monkeypatch.setattr(audit, "FULL_CHECK_SHARE", 1e12)  # the next walk is due at once
+    assert watched.health() is None  # asks for the next walk
+    audit.flush()
+    assert "entry 1: its contents do not match" in watched.health()
 
 
 def test_a_store_replaced_while_the_app_runs_is_walked_again(signed_in):
