@@ -116,12 +116,13 @@ def _write_outreach(args: argparse.Namespace) -> int:
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
         stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
-        log = AuditLog(audit.store_path(db.published))  # first: no file is written that the log cannot record
-        args.out.write_bytes(export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
-                             else export.to_csv(listed, stamp))
-        log.record(
+        contents = (export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
+                    else export.to_csv(listed, stamp))
+        # Recorded before the file is written: no file leaves that the audit log could not record.
+        AuditLog(audit.store_path(db.published)).record(
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
+        args.out.write_bytes(contents)
     except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge) as error:
         print(f"outreach: {error}", file=sys.stderr)
         return 1

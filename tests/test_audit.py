@@ -404,3 +404,17 @@ def test_the_audit_page_shows_the_chain_and_survives_bad_filters(signed_in):
     [check] = [b for b in app.button if b.label == "Check the whole chain now"]
     check.click().run()
     assert not app.exception and any("Hash chain intact" in s.value for s in app.success)
+
+
+def test_the_command_line_writes_no_file_and_changes_no_user_the_audit_log_cannot_record(small_db_path, tmp_path):
+    AuditLog()
+    audit.store_path().unlink()
+    out = tmp_path / "list.csv"
+    for args in (["outreach", "--db", str(small_db_path), "--campaigns", str(tmp_path / "c.sqlite"), "--out", str(out)],
+                 ["users", "add", "yeni.kullanici", "--role", "agent"]):
+        done = subprocess.run([sys.executable, "-m", "crm360", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 1 and "missing" in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not out.exists() and not audit.store_path().exists()
+    assert "yeni.kullanici" not in [name for name, _, _ in UserStore().users()]
