@@ -211,6 +211,8 @@ class AuditLog(SqliteStore):
         self._write_problem: str | None = None
         try:
             super().__init__(path)
+            if self._may_create:
+                path.chmod(0o600)  # who looked at which customer is itself personal data
             self._may_create = False
             self._chain_existing_entries()
             self._key = _key(key_path(path))
@@ -395,8 +397,12 @@ class AuditLog(SqliteStore):
 
     def notes(self) -> list[str]:
         """What was done to the chain itself (e.g. entries from before it, chained once)."""
-        with self._connection() as con:
-            return [f"{at}: {note}" for at, note in con.execute("SELECT at, note FROM audit_chain_notes ORDER BY at")]
+        try:
+            with self._connection() as con:
+                return [f"{at}: {note}" for at, note in con.execute("SELECT at, note FROM audit_chain_notes "
+                                                                    "ORDER BY at")]
+        except sqlite3.Error as error:
+            raise AuditUnavailable(f"The audit log {self.path} cannot be read: {error}") from error
 
     def fingerprint(self, text: str) -> str:
         """A keyed hash (HMAC-SHA256) of text that must not be stored, such as a name typed at

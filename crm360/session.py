@@ -191,9 +191,11 @@ def _close_without_audit(user: User, page: str) -> None:
     problem = audit_problem()
     if problem is None:
         return
+    from crm360.ui import plain  # here: crm360.ui imports this module
+
     _LOG.error("audit log unavailable: %s", problem)
     if user.role in ("admin", "all"):
-        st.error(f"Audit log alert: {problem}", icon=":material/gpp_bad:")
+        st.error(f"Audit log alert: {plain(problem)}", icon=":material/gpp_bad:")
     if page in PERSONAL_DATA_PAGES:
         st.warning(AUDIT_CLOSED, icon=":material/lock:")
         st.stop()

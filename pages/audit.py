@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 import streamlit as st
 
-from crm360 import audit, session
+from crm360 import audit, session, ui
 from crm360.glossary import GLOSSARY
 
 TEXT = {
@@ -37,13 +37,17 @@ chain = log.chain
 if chain is None:
     st.info(TEXT["walking"], icon=":material/hourglass_top:")
 elif not chain.intact:  # found by the check just asked for
-    st.error(f"The hash chain breaks at {chain.problem}.", icon=":material/gpp_bad:")
+    st.error(f"The hash chain breaks at {ui.plain(chain.problem)}.", icon=":material/gpp_bad:")
     st.stop()
 else:
     st.success(TEXT["intact"].format(entries=chain.entries, checked=f"{log.checked_at:%d.%m.%Y %H:%M:%S}"),
                icon=":material/verified:")
-for note in log.notes():
-    st.caption(note)
+try:
+    for note in log.notes():
+        st.caption(ui.plain(note))
+except audit.AuditUnavailable as error:  # the store broke since the page was let open
+    st.error(TEXT["unreadable"].format(error=ui.plain(error)))
+    st.stop()
 
 today = date.today()
 left, middle, right = st.columns(3)
@@ -68,7 +72,7 @@ try:
                          action=None if action == "any" else action,
                          since=datetime.combine(start, time.min), until=datetime.combine(end, time.max))
 except (audit.AuditUnavailable, ValueError) as error:  # a store that broke since the check, an unreadable entry
-    st.error(TEXT["unreadable"].format(error=error))
+    st.error(TEXT["unreadable"].format(error=ui.plain(error)))
     st.stop()
 session.record("list_view", page="audit", customer=customer_id, user_searched=person.strip().lower() or None,
                action_searched=action, entries=len(entries))

@@ -319,7 +319,7 @@ def test_a_broken_chain_closes_the_pages_and_the_audit_page_says_where(signed_in
     outreach = signed_in("marketing", "pages/outreach.py")
     assert [w.value for w in outreach.warning] == [session.AUDIT_CLOSED] and not outreach.dataframe
     admin = signed_in("admin", "pages/audit.py")
-    [alert] = [e.value for e in admin.error if e.value.startswith("Audit log alert")]
+    [alert] = [e.value.replace("\\", "") for e in admin.error if e.value.startswith("Audit log alert")]
     assert "entry 1: its contents do not match its hash" in alert and not admin.dataframe
 
 
@@ -418,3 +418,17 @@ def test_the_command_line_writes_no_file_and_changes_no_user_the_audit_log_canno
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not out.exists() and not audit.store_path().exists()
     assert "yeni.kullanici" not in [name for name, _, _ in UserStore().users()]
+
+
+def test_the_audit_page_refuses_a_store_that_is_not_a_database_without_a_traceback(signed_in):
+    audit.store_path().write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)  # a store broken on disk
+    app = signed_in("admin", "pages/audit.py")
+    assert not app.exception
+    [alert] = [e.value for e in app.error if e.value.startswith("Audit log alert")]
+    assert "cannot be opened" in alert and [w.value for w in app.warning] == [session.AUDIT_CLOSED]
+
+
+def test_a_new_store_and_its_key_are_readable_by_their_owner_only(tmp_path):
+    AuditLog(tmp_path / "a.sqlite")
+    for made in (tmp_path / "a.sqlite", tmp_path / "a.sqlite.key"):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
