@@ -185,11 +185,12 @@ _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
 _CHECKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-chain-check")
 
 
-def flush() -> None:
+def flush(include_walks: bool = False) -> None:
     """Wait until every entry queued so far has been written (or failed and been kept for later),
-    and every chain walk asked for so far has finished."""
+    and, if asked, every chain walk asked for so far has finished."""
     _WRITER.submit(lambda: None).result()
-    _CHECKER.submit(lambda: None).result()
+    if include_walks:
+        _CHECKER.submit(lambda: None).result()
 
 
 class AuditLog(SqliteStore):
@@ -244,7 +245,7 @@ class AuditLog(SqliteStore):
                 return
             con.execute("ALTER TABLE audit_log ADD COLUMN prev_hash TEXT")
             con.execute("ALTER TABLE audit_log ADD COLUMN entry_hash TEXT")
-            con.execute("DROP TRIGGER audit_log_append_only_update")
+            con.execute("DROP TRIGGER IF EXISTS audit_log_append_only_update")
             last = CHAIN_START
             rows = con.execute(f"SELECT {_ENTRY_COLUMNS} FROM audit_log ORDER BY entry_id").fetchall()
             customers = dict(_grouped_customers(con, 0))
@@ -339,10 +340,12 @@ class AuditLog(SqliteStore):
     def health(self) -> str | None:
         """Why the log cannot be trusted to record a view right now, for an admin; None when it can.
         Cheap (a stat and an access check) unless something is wrong or the file was replaced."""
-        if not self.path.exists():
+        try:
+            identity = _identity(self.path)
+        except FileNotFoundError:
             return missing_message(self.path)
-        if _identity(self.path) != self._identity:  # restored from a backup, or swapped
-            self._identity = _identity(self.path)
+        if identity != self._identity:  # restored from a backup, or swapped
+            self._identity = identity
             self.check_chain()
         if not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
             return f"The audit log {self.path} cannot be written: the file or its folder is read-only."

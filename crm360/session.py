@@ -202,8 +202,9 @@ def _close_without_audit(user: User, page: str) -> None:
 
 
 # Audit entries are written by one background thread, in the order they were made: a lookup does
-# not wait for the write (about 5 ms with a thousand customer numbers); `require` checked first
-# that the log can take it. An entry that fails is kept and the next view is refused.
+# not wait for the write (measured 4.5 ms with 20 customer numbers, 14 ms with a thousand);
+# `require` checked first, in microseconds, that the log can take it. An entry that fails is kept
+# and the next view is refused.
 def record(action: str, *, user: User | None = None, page: str = "", **details: object) -> None:
     """Queue an audit entry for the signed-in user (or the one given)."""
     user = user or current_user() or User("(nobody)", "none")

@@ -328,19 +328,19 @@ def test_the_app_walks_the_chain_when_it_opens_the_log_and_again_from_time_to_ti
     _log_with_entries(path)
     _tamper(path, "UPDATE audit_log SET action = 'search' WHERE entry_id = 2")
     opened = AuditLog(path, watch=True)  # an app started over a log changed while it was down
-    audit.flush()
+    audit.flush(include_walks=True)
     assert "tampered with" in opened.health() and "entry 2" in opened.health()
 
     fresh = tmp_path / "b.sqlite"
     _log_with_entries(fresh)
     watched = AuditLog(fresh, watch=True)
-    audit.flush()
+    audit.flush(include_walks=True)
     assert watched.health() is None and watched.chain.entries == 3
     _tamper(fresh, "UPDATE audit_log SET at = '2020-01-01T00:00:00' WHERE entry_id = 1")
     monkeypatch.setattr(audit, "FULL_CHECK_SECONDS", 0)
     monkeypatch.setattr(audit, "FULL_CHECK_SHARE", 1e12)  # the next walk is due at once
     assert watched.health() is None  # asks for the next walk
-    audit.flush()
+    audit.flush(include_walks=True)
     assert "entry 1: its contents do not match" in watched.health()
 
 
