@@ -432,3 +432,14 @@ def test_a_new_store_and_its_key_are_readable_by_their_owner_only(tmp_path):
     AuditLog(tmp_path / "a.sqlite")
     for made in (tmp_path / "a.sqlite", tmp_path / "a.sqlite.key"):
         assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+
+
+def test_the_audit_pages_own_check_shows_where_the_chain_breaks(signed_in):
+    app = signed_in("admin", "pages/audit.py")
+    session.flush_audit()
+    audit.flush(include_walks=True)
+    _tamper(audit.store_path(), "UPDATE audit_log SET page = 'elsewhere' WHERE entry_id = 1")
+    [check] = [b for b in app.button if b.label == "Check the whole chain now"]
+    check.click().run()
+    assert not app.exception and not app.dataframe
+    assert any("breaks at entry 1" in e.value.replace("\\", "") for e in app.error)
