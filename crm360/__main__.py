@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -83,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "users":
         try:
             return _manage_users(args)
-        except audit.AuditUnavailable as error:
-            print(f"users: {error}", file=sys.stderr)
+        except (audit.AuditUnavailable, sqlite3.Error) as error:
+            print(f"users: the audit log: {error}", file=sys.stderr)
             return 1
     try:
         con = duckdb.connect(str(args.db), read_only=True)
@@ -123,7 +124,7 @@ def _write_outreach(args: argparse.Namespace) -> int:
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
         args.out.write_bytes(contents)
-    except (NoDatabase, duckdb.Error, OSError, export.ExportTooLarge) as error:
+    except (NoDatabase, duckdb.Error, OSError, sqlite3.Error, export.ExportTooLarge) as error:
         print(f"outreach: {error}", file=sys.stderr)
         return 1
     finally:
@@ -182,8 +183,8 @@ def _verify_audit(args: argparse.Namespace) -> int:
         log = AuditLog(path)
         chain = log.verify()
         notes = log.notes()
-    except audit.AuditUnavailable as error:
-        print(f"audit: {error}", file=sys.stderr)
+    except (audit.AuditUnavailable, sqlite3.Error) as error:
+        print(f"audit: {path}: {error}", file=sys.stderr)
         return 1
     for note in notes:
         print(f"note: {note}")

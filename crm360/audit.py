@@ -200,8 +200,10 @@ class AuditLog(SqliteStore):
     SYNCHRONOUS = "NORMAL"
 
     def __init__(self, path: Path | None = None, *, watch: bool = False) -> None:
-        """Open the store (made only if none has existed). `watch` (the app): walk the whole chain
-        on a background thread now and every FULL_CHECK_SECONDS or so, for `health`."""
+        """Open the store (made only if none has existed): AuditUnavailable when it is missing,
+        sqlite3.Error when the file is not a store SQLite can write (as every store raises).
+        `watch` (the app): walk the whole chain on a background thread now and every
+        FULL_CHECK_SECONDS or so, for `health`."""
         path = Path(path or store_path())
         if not path.exists() and key_path(path).exists():
             raise AuditUnavailable(missing_message(path))
@@ -210,16 +212,13 @@ class AuditLog(SqliteStore):
         self._chain_lock = threading.Lock()  # the chain as last checked
         self._unwritten: list[_Queued] = []
         self._write_problem: str | None = None
-        try:
-            super().__init__(path)
-            if self._may_create:
-                path.chmod(0o600)  # who looked at which customer is itself personal data
-            self._may_create = False
-            self._chain_existing_entries()
-            self._key = _key(key_path(path))
-            self._identity = _identity(path)
-        except sqlite3.Error as error:
-            raise AuditUnavailable(f"The audit log {path} cannot be opened: {error}") from error
+        super().__init__(path)
+        if self._may_create:
+            path.chmod(0o600)  # who looked at which customer is itself personal data
+        self._may_create = False
+        self._chain_existing_entries()
+        self._key = _key(key_path(path))
+        self._identity = _identity(path)
         self._chain: ChainState | None = None  # not walked yet
         self._checked_at, self.checked_at, self._walk_seconds = time.monotonic(), None, 0.0
         self._watch = watch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -54,7 +55,10 @@ def users() -> access.UserStore:
 
 def audit_log() -> AuditLog:
     """The process's audit log; raises AuditUnavailable when it cannot be opened (e.g. deleted)."""
-    return _audit(str(audit.store_path()))
+    try:
+        return _audit(str(audit.store_path()))
+    except sqlite3.Error as error:  # not a store SQLite can write
+        raise AuditUnavailable(f"The audit log {audit.store_path()} cannot be opened: {error}") from error
 
 
 def audit_problem() -> str | None:
@@ -250,7 +254,10 @@ def _exporter() -> tuple[User, str]:
 def _audited_export(user: User, store: str, page: str, **options: object) -> tuple[str, str]:
     """Write the export's audit entry before any byte leaves (refused while the log is unhealthy);
     returns the file's stamp."""
-    log = _audit(store)
+    try:
+        log = _audit(store)
+    except sqlite3.Error as error:
+        raise AuditUnavailable(f"The audit log {store} cannot be opened: {error}") from error
     if (problem := log.health()) is not None:
         raise AuditUnavailable(problem)
     log.record(user.user_name, user.role, "export", page=page, **options)
