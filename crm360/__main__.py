@@ -2,6 +2,7 @@
 `python -m crm360 outreach --out FILE.csv|FILE.xlsx [--db PATH] [--campaigns PATH] [--reason CODE ...]`
 `python -m crm360 users add NAME --role agent|marketing|executive|admin [--password-stdin]`
 `python -m crm360 users list [--all] | password NAME | role NAME ROLE | remove NAME | restore NAME | demo`
+`python -m crm360 audit verify [--store PATH]`
 
 backtest:
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -79,11 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     users_list = actions.add_parser("list", help="list the users and their roles")
     users_list.add_argument("--all", action="store_true", help="removed users too, marked as removed")
     actions.add_parser("demo", help="one user per role for the demo, passwords printed once (if none exist yet)")
+    _add_audit_command(commands)
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        return _verify_audit(args)
     if args.command == "outreach":
         return _write_outreach(args)
     if args.command == "users":
-        return _manage_users(args)
+        try:
+            return _manage_users(args)
+        except (audit.AuditUnavailable, sqlite3.Error) as error:
+            print(f"users: the audit log: {error}", file=sys.stderr)
+            return 1
     try:
         con = duckdb.connect(str(args.db), read_only=True)
     except duckdb.Error as error:
@@ -119,14 +128,17 @@ def _write_outreach(args: argparse.Namespace) -> int:
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
         stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
-        private_files.private_file(args.out).write_bytes(  # personal data: its owner reads it, no one else
-            export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx" else export.to_csv(listed, stamp))
+        contents = (export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
+                    else export.to_csv(listed, stamp))
+        # Recorded before the file is written: no file leaves that the audit log could not record.
         log.record(
             stamp[0], "command line", "export", page="outreach command", customer_ids=listed["customer_id"].to_list(),
             rows=listed.height, file=str(args.out), filters={"rules": list(args.reason)})
+        private_files.private_file(args.out).write_bytes(contents)  # personal data: its owner reads it, no one else
     except OSError as error:
         return cli.fail("outreach", f"{error.filename or args.out}: {cli.os_reason(error)}")
-    except (NoDatabase, duckdb.Error, export.ExportTooLarge, cli.CommandError) as error:
+    except (NoDatabase, duckdb.Error, sqlite3.Error, audit.AuditUnavailable, export.ExportTooLarge,
+            cli.CommandError) as error:
         return cli.fail("outreach", error)
     finally:
         db.close()
@@ -174,6 +186,37 @@ def _manage_users(args: argparse.Namespace) -> int:
         return cli.fail("users", error)
     log.record(by, "command line", "user_change", page="users command", change=args.action,
                user_changed=args.name.strip().lower(), new_role=getattr(args, "role", None))
+    return 0
+
+
+def _add_audit_command(commands: argparse._SubParsersAction) -> None:
+    checks = commands.add_parser("audit", help="check the audit log").add_subparsers(dest="action", required=True)
+    verify = checks.add_parser("verify", help="walk the audit log's hash chain; says where it breaks (exit 1)")
+    verify.add_argument("--store", type=Path, help="the audit log (default: CRM_AUDIT or beside the database)")
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    """Exit 0 when every entry checks out, 1 (with the entry and what is wrong) when not."""
+    path = args.store or audit.store_path()
+    if not path.is_file():
+        print(f"audit: no audit log at {path}" + (f" ({audit.missing_message(path)})"
+                                                  if audit.key_path(path).exists() else ""), file=sys.stderr)
+        return 1
+    try:
+        log = AuditLog(path)
+        chain = log.verify()
+        notes = log.notes()
+    except (audit.AuditUnavailable, sqlite3.Error) as error:
+        print(f"audit: {path}: {error}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(f"note: {note}")
+    if not chain.intact:
+        print(f"audit: {path}: the chain breaks at {chain.problem}; the {chain.entries:,} entries before it check "
+              "out.", file=sys.stderr)
+        return 1
+    print(f"{path}: chain intact, {chain.entries:,} entries" +
+          (f", the last is entry {chain.last_id} (hash {chain.last_hash[:16]})." if chain.entries else "."))
     return 0
 
 

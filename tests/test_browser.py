@@ -3,6 +3,7 @@ import ipaddress
 import re
 import socket
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -226,3 +227,31 @@ def test_names_from_the_data_are_text_in_the_browser(tmp_path):
         option.wait_for(timeout=15_000)
         assert option.inner_text() == f"#1 {HOSTILE_CAMPAIGN}" and option.locator("a, [role=img]").count() == 0
         assert page.locator("a[href*='evil']").count() == 0
+
+
+def test_a_marketing_user_downloads_the_outreach_list_stamped_and_audited_as_themselves(small_db_path, tmp_path):
+    """The file's data is built on the click, outside the session: it must still name the person,
+    and so must its audit entry. The table itself offers no download of its own."""
+    from crm360.access import UserStore
+    from crm360.audit import AuditLog
+
+    password = UserStore(tmp_path / "users.sqlite").add("elif.pazarlama", "marketing")
+    env = {"CRM_AUTH": "password", "CRM_USERS": str(tmp_path / "users.sqlite"),
+           "CRM_AUDIT": str(tmp_path / "audit.sqlite"), "CRM_CAMPAIGNS": str(tmp_path / "campaigns.sqlite")}
+    with running_app(small_db_path, env) as base, chromium_page() as page:
+        _sign_in(page, base, "/outreach", "elif.pazarlama", password)
+        button = page.get_by_role("button", name="Download the list (CSV)")
+        button.wait_for(timeout=30_000)
+        table = page.get_by_test_id("stDataFrame").first
+        table.hover()
+        page.get_by_role("button", name="Show/hide columns").first.wait_for(timeout=15_000)  # the toolbar is up
+        assert page.get_by_role("button", name="Download as CSV").count() == 0
+        with page.expect_download(timeout=60_000) as download:
+            button.click()
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    header, *rows = text.splitlines()
+    assert header.endswith("exported_by,exported_at") and rows
+    assert all(",elif.pazarlama (Marketing)," in row for row in rows[:50]) and "local (all)" not in text
+    [entry] = AuditLog(tmp_path / "audit.sqlite").search(action="export")
+    assert (entry.user_name, entry.role, entry.page, entry.customers) == ("elif.pazarlama", "marketing", "outreach",
+                                                                         len(rows))

@@ -141,8 +141,9 @@ def test_every_app_store_and_its_wal_files_are_0600_in_a_0700_folder(tmp_path, p
             with store._write() as con:
                 con.execute("CREATE TABLE IF NOT EXISTS touched (x)")
         made = sorted(path.parent.iterdir())
-        assert [p.name for p in made] == ["store.sqlite", "store.sqlite-shm", "store.sqlite-wal"]
-        assert [_mode(p) for p in made] == [0o600] * 3
+        key = ["store.sqlite.key"] if isinstance(store, AuditLog) else []  # the fingerprint key (crm360/audit.py)
+        assert [p.name for p in made] == ["store.sqlite", "store.sqlite-shm", "store.sqlite-wal", *key]
+        assert [_mode(p) for p in made] == [0o600] * (3 + len(key))
     assert _mode(tmp_path / "new") == _mode(path.parent) == 0o700
 
 
