@@ -184,6 +184,14 @@ class UserStore(SqliteStore):
             return con.execute("SELECT user_name, role, created_at FROM users WHERE active = 1 "
                                "ORDER BY user_name").fetchall()
 
+    def active_role(self, user_name: str) -> str | None:
+        """The role of an active user; None for a removed or unknown name. Asked on every page run,
+        so removing a user or changing a role takes effect at their next click, not at their next
+        sign-in."""
+        with self._connection() as con:
+            row = con.execute("SELECT role FROM users WHERE user_name = ? AND active = 1", (user_name,)).fetchone()
+        return row[0] if row else None
+
     def removed_users(self) -> list[tuple[str, str, str]]:
         """(user name, role, created) of every removed user: their names stay theirs (the audit log
         names them), and `restore` brings one back."""

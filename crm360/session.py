@@ -85,6 +85,15 @@ def current_user() -> User | None:
         st.session_state[_NOTICE] = (f"Your session ended after {config.session_idle_minutes()} minutes without "
                                      "activity. Sign in again.")
         return None
+    role = users().active_role(user.user_name)
+    if role is None:  # removed by an admin (or the user store replaced) while signed in
+        record("session_expired", user=user, reason="the user was removed")
+        _forget()
+        st.session_state[_NOTICE] = "An admin has removed this account, so the session ended."
+        return None
+    if role != user.role:  # a new role applies from the next click
+        record("session_expired", user=user, reason=f"role changed to {role}")
+        user = st.session_state[_USER] = User(user.user_name, role)
     st.session_state[_LAST_ACTIVE] = now
     return user
 

@@ -15,9 +15,9 @@ TEXT = {
     "removed_name": "{error} Restore them under “Restore a removed user” below.",
     "remove_self": "You cannot remove yourself; ask another admin.",
     "same_role": "{name} is {role} already.",
-    "confirm_role": "Make {name} {role}? They are {was} now; the change applies from their next sign-in.",
-    "confirm_remove": "Remove {name}? They cannot sign in again (a session open now lasts until they sign out or "
-                      "it goes idle); “Restore a removed user” brings them back.",
+    "confirm_role": "Make {name} {role}? They are {was} now; the change applies from their next click.",
+    "confirm_remove": "Remove {name}? Their session ends at their next click and they cannot sign in again; "
+                      "“Restore a removed user” brings them back.",
     "done_role": "{name} is now {role} (was {was}).",
     "done_remove": "Removed {name}. “Restore a removed user” brings them back.",
     "done_restore": "Restored {name} ({role}).",

@@ -78,3 +78,16 @@ def differing_tables(first: Path, second: Path) -> tuple[list[str], list[str]]:
             different.append(f"{table}: {changed} rows")
     con.close()
     return tables, different
+
+
+def sign_in_session(app, user) -> None:
+    """Sign `user` into an AppTest session as the sign-in form would: the user must exist, active,
+    in the user store (crm360.session checks it on every page run)."""
+    from crm360 import access
+
+    store = access.UserStore(access.store_path())
+    if store.active_role(user.user_name) is None:
+        store.add(user.user_name, user.role, "a long enough password 1")
+    elif store.active_role(user.user_name) != user.role:
+        store.set_role(user.user_name, user.role)
+    app.session_state["signed_in_user"] = user

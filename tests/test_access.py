@@ -18,6 +18,7 @@ from crm360 import access, export, masking
 from crm360.access import AccessError, User, UserStore
 from crm360.audit import AuditLog
 from crm360.queries import outreach
+from tests.conftest import sign_in_session
 from tests.shown import as_shown, live_markup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def signed_in_app(small_db_path, monkeypatch, tmp_path):
     def make(role: str | None) -> AppTest:
         app = AppTest.from_file(APP, default_timeout=60)
         if role is not None:
-            app.session_state["signed_in_user"] = User(f"test-{role}", role)
+            sign_in_session(app, User(f"test-{role}", role))
         return app
     return make
 
@@ -204,7 +205,7 @@ def test_every_page_checks_the_role_itself():
 def test_the_page_check_refuses_other_roles(signed_in_app, role, path, allowed):
     script = f'import streamlit as st\nfrom crm360 import session\nsession.require("{path}")\nst.success("shown")\n'
     app = AppTest.from_string(script, default_timeout=30)
-    app.session_state["signed_in_user"] = User("someone", role)
+    sign_in_session(app, User("someone", role))
     app.run()
     assert not app.exception
     assert bool(app.success) == allowed
@@ -393,7 +394,7 @@ def test_lists_exports_campaign_changes_and_user_changes_are_recorded(signed_in_
         assert b"test-marketing (Marketing)" in contents
 
     export_app = AppTest.from_function(download, default_timeout=30)
-    export_app.session_state["signed_in_user"] = User("test-marketing", "marketing")
+    sign_in_session(export_app, User("test-marketing", "marketing"))
     export_app.run()
     assert not export_app.exception, export_app.exception
     [exported] = _audit().search(action="export")

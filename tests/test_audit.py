@@ -22,6 +22,7 @@ from streamlit.testing.v1 import app_test as app_test_module
 from crm360 import audit, session
 from crm360.access import User, UserStore
 from crm360.audit import AuditLog, AuditUnavailable
+from tests.conftest import sign_in_session
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "../dashboard.py"
@@ -51,7 +52,7 @@ def signed_in(small_db_path, monkeypatch, tmp_path):
 
     def make(role: str, page: str | None = None, **state: object) -> AppTest:
         app = AppTest.from_file(APP, default_timeout=60)
-        app.session_state["signed_in_user"] = User(f"test-{role}", role)
+        sign_in_session(app, User(f"test-{role}", role))
         for key, value in state.items():
             app.session_state[key] = value
         app.run()

@@ -19,7 +19,7 @@ from crm360.outreach_rules import MARKETING, SERVICE
 from crm360.queries import outreach
 from etl.mapping import SEED_MAPPING
 from etl.pipeline import LoadFailed
-from tests.conftest import load_dir
+from tests.conftest import load_dir, sign_in_session
 from tests.rawfiles import write_raw
 
 NOW = datetime(2026, 6, 30, 12, 0)
@@ -297,7 +297,7 @@ def test_the_page_says_who_a_campaign_leaves_out_and_offers_only_channels_that_r
     monkeypatch.setenv("CRM_DB", str(db.published))
     monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
     app = AppTest.from_file("../dashboard.py", default_timeout=60)
-    app.session_state["signed_in_user"] = User(f"test-{role}", role)
+    sign_in_session(app, User(f"test-{role}", role))
     app.run()
     app.switch_page("pages/outreach.py").run()
     assert not app.exception, app.exception

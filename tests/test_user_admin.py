@@ -205,3 +205,39 @@ def test_the_page_names_a_removed_user_and_restores_them(users_page, store):
     password = next(s.value for s in app.success if "Password for" in s.value).split("`")[1]
     assert store.sign_in("elif", password).role == "agent"
     assert any("Restored elif (Agent)." in s.value.replace("\\", "") for s in app.success)
+
+
+# --- a signed-in user removed or given another role --------------------------------------------
+
+@pytest.fixture
+def elif_signed_in(small_db_path, monkeypatch, tmp_path, store):
+    """elif, a marketing user, signed in on the segments page; boss is the admin."""
+    monkeypatch.delenv("CRM_AUTH", raising=False)
+    monkeypatch.setenv("CRM_DB", str(small_db_path))
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    store.add("boss", "admin", PASSWORD)
+    store.add("elif", "marketing", PASSWORD)
+    app = AppTest.from_file("../dashboard.py", default_timeout=60)
+    app.session_state["signed_in_user"] = User("elif", "marketing")
+    app.run()
+    app.switch_page("pages/segments.py").run()
+    assert not app.exception and not app.error, app.error
+    return app
+
+
+def test_removing_a_signed_in_user_ends_their_session_at_their_next_click(elif_signed_in, store):
+    store.remove("elif")
+    elif_signed_in.run()
+    assert "signed_in_user" not in elif_signed_in.session_state
+    # AppTest reruns the switched-to page itself: it refuses; the app's entry point shows the sign-in
+    # form with this notice.
+    assert any("Sign in to see this page" in error.value for error in elif_signed_in.error)
+    assert "removed this account" in elif_signed_in.session_state["sign_in_notice"]
+    assert not elif_signed_in.dataframe
+
+
+def test_a_new_role_applies_at_the_users_next_click(elif_signed_in, store):
+    store.set_role("elif", "agent")
+    elif_signed_in.run()
+    assert elif_signed_in.session_state["signed_in_user"] == User("elif", "agent")
+    assert any("may not open this page" in error.value for error in elif_signed_in.error)  # segments: marketing's
