@@ -221,7 +221,7 @@ def test_names_from_the_data_are_text_in_the_browser(tmp_path):
         page.goto(f"{base}/campaigns")
         chooser = page.get_by_role("combobox", name="Campaign")
         chooser.wait_for(timeout=15_000)
-        assert chooser.input_value() == f"#1 {HOSTILE_CAMPAIGN}"
+        assert chooser.input_value() == f"#1 {HOSTILE_CAMPAIGN} (marketing)"
         chooser.click()
         option = page.get_by_role("option").filter(has_text="Kampanya")
         option.wait_for(timeout=15_000)
