@@ -26,4 +26,5 @@ def test_the_settings_keep_the_app_on_this_machine_quiet_and_plain():
         "client.showErrorDetails": "none",
         "client.showErrorLinks": False,
         "client.showSidebarNavigation": False,  # dashboard.py draws the role's page links
+        "server.fileWatcherType": "none",  # an ETL run's files must not flood the log that holds incidents
     }.items()
