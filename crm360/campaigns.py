@@ -75,6 +75,9 @@ class NewCampaign:
             raise CampaignError(f"“{self.kind}” is not a kind of campaign ({', '.join(KINDS)}).")
         if not 0 <= self.control_share < 1:
             raise CampaignError("The control group is a share from 0 to just under 1.")
+        if self.kind == SERVICE and self.control_share:
+            # A control group is left uncontacted on purpose: nobody's complaint goes unanswered to measure a lift.
+            raise CampaignError("A service campaign holds back no one: every customer's matter gets its answer.")
 
     def draft_key(self) -> str:
         """What makes two drafts the same campaign: kind, name (case and spaces aside), channel,

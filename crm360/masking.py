@@ -18,11 +18,12 @@ def masked_email_sql(email: str) -> str:
 
 
 def masked_phone_sql(phone: str) -> str:
-    """`+90 532 *** ** 67`, as the customer page shows a caller's number."""
+    """`0532 *** ** 67`, as crm360.textnorm.mask_phone: the national form, which no spreadsheet
+    reads as a formula (a leading `+` needed an apostrophe in every exported file)."""
     return (f"CASE WHEN {phone} IS NULL THEN NULL "
             f"WHEN {phone} LIKE '+90%' AND length({phone}) = 13 "
-            f"THEN '+90 ' || substr({phone}, 4, 3) || ' *** ** ' || right({phone}, 2) "
-            f"ELSE left({phone}, 4) || '***' || right({phone}, 2) END")
+            f"THEN '0' || substr({phone}, 4, 3) || ' *** ** ' || right({phone}, 2) "
+            f"ELSE '00' || substr({phone}, 2, 3) || '***' || right({phone}, 2) END")
 
 
 def consented_email_sql(email: str = "email", consent: str = "consent_email") -> str:

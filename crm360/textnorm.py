@@ -98,9 +98,11 @@ def normalize_email(raw: str | None) -> str | None:
 
 
 def mask_phone(e164: str | None) -> str:
-    """`+90 532 *** ** 67`: enough to tell namesakes apart without reading the number out."""
+    """`0532 *** ** 67`: enough to tell namesakes apart without reading the number out; the
+    national form (a foreign number `00` and its country code), so no spreadsheet takes it for a
+    formula. crm360.masking.masked_phone_sql writes the same in SQL."""
     if not e164:
         return "—"
     if e164.startswith("+90") and len(e164) == 13:
-        return f"+90 {e164[3:6]} *** ** {e164[-2:]}"
-    return e164[:4] + "*" * max(0, len(e164) - 6) + e164[-2:]
+        return f"0{e164[3:6]} *** ** {e164[-2:]}"
+    return "00" + e164[1:4] + "***" + e164[-2:]

@@ -164,6 +164,9 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
                                                      progress))
                 elif entity == "customers" and mapping.customers_from:
                     report.files.append(_derive_customers(con, params, by_entity[mapping.customers_from], progress))
+                elif entity == "iys_consents":  # refusals once loaded are never dropped by leaving a mapping out
+                    kept = _keep_previous(con, params, entity, failed=False)
+                    progress(f"no İYS export in this run's mappings: {kept}")
                 else:
                     progress(f"no export for {entity}: its table is empty")
                     empty_table(con, entity)
@@ -260,7 +263,7 @@ def _say_what_stands(con: duckdb.DuckDBPyConnection, params: LoadParams, source:
     """Add to each failure what the table holds instead: the other files of the pattern, or,
     when no file loaded, the previous load (raises LoadFailed when customers have none)."""
     if all(outcome.failure for outcome in outcomes):
-        kept = _keep_previous(con, params, source)
+        kept = _keep_previous(con, params, source.entity)
         if kept is None:
             raise LoadFailed(f"{outcomes[0].failure}; no earlier load of {source.entity} to keep, "
                              "and the app needs them")
@@ -281,7 +284,8 @@ def _rejection_rule(con: duckdb.DuckDBPyConnection, params: LoadParams) -> FileR
         if counts.rows_read and counts.rows_rejected / counts.rows_read > params.max_rejected_share:
             return (f"{path.name}: {counts.rows_rejected:,} of {counts.rows_read:,} rows rejected "
                     f"({counts.rows_rejected / counts.rows_read:.1%}), more than the "
-                    f"{params.max_rejected_share:.0%} allowed; first reasons: " + _top_reasons(con, path.name))
+                    f"{params.max_rejected_share:.0%} allowed (--max-rejected); first reasons: "
+                    + _top_reasons(con, path.name))
         return None
     return rule
 
@@ -340,27 +344,31 @@ def _link_identities(con: duckdb.DuckDBPyConnection, params: LoadParams, sources
     return reports
 
 
-def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source) -> str | None:
+def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, entity: str, *,
+                   failed: bool = True) -> str | None:
     """Put the entity's table of the published version back, or an empty one on a first load;
-    says which, for the report. None when customers cannot be had at all."""
+    says which, for the report. None when a failed file's indispensable table cannot be had:
+    customers, or the İYS register with no earlier refusals to keep (an empty register kept is
+    none kept: a list without the refusals must not be published)."""
     previous = newest_readable_version(params.db_path)[0]
     kept = None
     if previous is not None:
         try:
             con.execute("ATTACH ? AS kept_from (READ_ONLY)", [str(previous)])
             try:
-                con.execute(f"CREATE OR REPLACE TABLE {source.entity} AS SELECT * FROM kept_from.{source.entity}")
-                kept = con.execute(f"SELECT count(*) FROM {source.entity}").fetchone()[0]
+                con.execute(f"CREATE OR REPLACE TABLE {entity} AS SELECT * FROM kept_from.{entity}")
+                kept = con.execute(f"SELECT count(*) FROM {entity}").fetchone()[0]
             finally:
                 con.execute("DETACH kept_from")
         except duckdb.Error:
             kept = None
-    if kept is not None:
-        return f"kept {source.entity} from the previous load ({kept:,} rows)"
-    if source.entity in INDISPENSABLE:
+    indispensable = failed and entity in INDISPENSABLE
+    if kept is not None and not (kept == 0 and indispensable):
+        return f"kept {entity} from the previous load ({kept:,} rows)"
+    if indispensable:
         return None
-    empty_table(con, source.entity)
-    return f"{source.entity} is empty (no earlier load to keep)"
+    empty_table(con, entity)
+    return f"{entity} is empty (no earlier load to keep)"
 
 
 def _top_reasons(con: duckdb.DuckDBPyConnection, file: str) -> str:

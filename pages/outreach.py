@@ -21,10 +21,10 @@ VIEW_TEXT = {
                  "to (in the CRM, and not refused in the İYS register), and only consented contact details are "
                  "shown: the others are masked.",
         "campaign": "marketing", "reached": "agreed to {channel} marketing", "contacts_help": "consented_contacts",
-        "not_reached": "no marketing consent on {channel} (or refused it in İYS)"},
+        "not_reached": "no marketing consent on {channel} (or refused it in İYS), or no address for it"},
     outreach_rules.SERVICE: {
-        "intro": "Customers with a service reason: an overdue answer, a stalled complaint, a follow-up, a fixed "
-                 "defect or a poor rating. Contacting a customer about their own matter needs no marketing "
+        "intro": "Customers with a service reason: an overdue answer, a stalled complaint, a follow-up after a "
+                 "resolution or a fixed defect. Contacting a customer about their own matter needs no marketing "
                  "consent, so the phone or e-mail that matter came in on is shown; nobody who asked not to be "
                  "contacted is listed.",
         "campaign": "service", "reached": "whose matter came in on {channel}", "contacts_help": "service_contacts",
@@ -61,7 +61,8 @@ text = VIEW_TEXT[view]
 
 st.subheader("Who to contact, and why", anchor=False)
 st.caption(text["intro"])
-rule_names = {r.code: r.reason.split(":")[0] for r in outreach_rules.RULES}
+rule_names = {r.code: r.reason.split(":")[0] for r in outreach_rules.RULES
+              if view == outreach_rules.MARKETING or r.kind == view}
 with st.container(border=True):
     first, second, third, fourth = st.columns(4)
     chosen = outreach.CandidateFilter(
@@ -162,8 +163,12 @@ if totals["customers"]:
             owner = middle.text_input("Owner", max_chars=200)
             goal = middle.text_input("How success is measured", max_chars=200,
                                      placeholder="e.g. purchases in the 30 days after contact")
-            hold_back = right.checkbox(f"Hold back {config.CAMPAIGN_CONTROL_SHARE:.0%} as a control group",
-                                       value=True)
+            if view == outreach_rules.SERVICE:
+                hold_back = False
+                right.caption("A service campaign holds back no one: every customer's matter gets its answer.")
+            else:
+                hold_back = right.checkbox(f"Hold back {config.CAMPAIGN_CONTROL_SHARE:.0%} as a control group",
+                                           value=True)
             if st.form_submit_button("Create campaign"):
                 draft = campaigns.NewCampaign(name, owner, channel, due, goal, kind=view,
                                               filters=repr(replace(chosen, held_back=())),

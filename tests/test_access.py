@@ -263,8 +263,8 @@ def test_contact_details_show_only_on_consented_channels():
                             FROM s ORDER BY customer_id""").fetchall()
     # The consented detail, or nothing; the masked one in a column of its own.
     assert shown == [("ayse@example.com", "+905321234567", None, None),
-                     (None, None, "m***@example.com", "+90 533 *** ** 67"),
-                     (None, "+905341234567", None, None), (None, None, "c***@example.com", "+491***78"),
+                     (None, None, "m***@example.com", "0533 *** ** 67"),
+                     (None, "+905341234567", None, None), (None, None, "c***@example.com", "00491***78"),
                      (None, None, None, None)]
 
 
@@ -303,6 +303,13 @@ def test_a_service_lead_sees_service_rows_with_the_detail_their_matter_needs(sig
     assert set(by_phone["phone"]) <= set(table["phone"])  # unmasked, whatever the marketing consent
     assert any("needs no marketing consent" in c.value for c in app.caption)
     assert User("x", "service_lead").title == "x (Service lead)"
+    # Their own matters only: no birthday or referral reason in the rows, the chart or the filter.
+    from crm360.outreach_rules import RULE_BY_CODE
+    marketing_reasons = {rule.reason for rule in RULE_BY_CODE.values() if rule.kind == "marketing"}
+    assert not marketing_reasons & {reason for reasons in table["reasons"] for reason in reasons}
+    [reason_filter] = [m for m in app.multiselect if m.label == "Reason"]
+    offered = set(reason_filter.options)
+    assert offered and not offered & {reason.split(":")[0] for reason in marketing_reasons}
 
 
 def test_marketing_sees_service_rows_with_consented_details_only(signed_in_app, small_db):

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from crm360 import export
-from crm360.campaigns import CampaignStore, NewCampaign, Saved
+from crm360.campaigns import CampaignError, CampaignStore, NewCampaign, Saved
 from crm360.outreach_rules import MARKETING, SERVICE
 from crm360.queries import outreach
 from etl.mapping import SEED_MAPPING
@@ -124,6 +124,24 @@ def test_an_unreadable_iys_export_with_nothing_to_keep_fails_the_load(tmp_path):
         load_dir(raw, tmp_path, mapping=[SEED_MAPPING, IYS_MAPPING])
 
 
+def test_a_later_run_without_the_iys_mapping_keeps_the_refusals(tmp_path):
+    """A nightly load run without `--mapping iys.toml` must not drop the register's refusals."""
+    raw = _company(tmp_path, with_iys=True)
+    load_dir(raw, tmp_path, mapping=[SEED_MAPPING, IYS_MAPPING], max_rejected_share=0.2)
+    db, _ = load_dir(raw, tmp_path)  # the seed's mapping alone
+    assert db.row("SELECT count(*) FROM iys_consents")[0] == 9
+    assert db.row("SELECT consent_sms FROM marketing_consent WHERE customer_id = 1000901")[0] is False
+
+
+def test_a_failing_iys_export_fails_the_run_when_only_an_empty_register_was_loaded_before(tmp_path):
+    """An installation that ran without İYS has an empty register: keeping it is keeping nothing."""
+    raw = _company(tmp_path, with_iys=False)
+    load_dir(raw, tmp_path)
+    shutil.copy(IYS_FILE, raw / IYS_FILE.name)  # one bad row in ten: over the default 5%
+    with pytest.raises(LoadFailed, match=r"iys_consents.*|--max-rejected"):
+        load_dir(raw, tmp_path, mapping=[SEED_MAPPING, IYS_MAPPING])
+
+
 def test_without_an_iys_file_nothing_changes(tmp_path):
     db, _ = load_dir(_company(tmp_path, with_iys=False), tmp_path)
     assert db.row("SELECT count(*) FROM iys_consents")[0] == 0
@@ -155,7 +173,7 @@ def test_the_marketing_list_and_its_files_break_no_consent(db):
         | ((pl.col("marketing_channel") == "phone") & ~pl.col("consent_phone")))
     assert violations.height == 0
     row = {r["customer_id"] - 1_000_000: r for r in listed.rows(named=True)}
-    assert row[901]["phone"] is None and row[901]["phone_masked"] == "+90 532 *** ** 01"  # SMS refused in İYS
+    assert row[901]["phone"] is None and row[901]["phone_masked"] == "0532 *** ** 01"  # SMS refused in İYS
     assert row[901]["email"] == "c1000901@example.com" and row[901]["marketing_channel"] == "email"
     assert row[906]["email"] is None and row[906]["email_masked"] == "c***@example.com"
     for written in (export.to_csv(listed).decode("utf-8-sig"),):
@@ -243,9 +261,17 @@ def test_create_pressed_twice_or_by_two_people_at_once_makes_one_campaign(tmp_pa
 
 def test_a_service_campaign_is_labelled_as_service(tmp_path):
     store = CampaignStore(tmp_path / "campaigns.sqlite")
-    campaign_id = store.create(NewCampaign("Yanıt bekleyenler", "Deniz", "email", date(2026, 7, 1), kind=SERVICE),
-                               [(1_000_906, "overdue")])
+    campaign_id = store.create(NewCampaign("Yanıt bekleyenler", "Deniz", "email", date(2026, 7, 1), kind=SERVICE,
+                                           control_share=0), [(1_000_906, "overdue")])
     assert store.campaign(campaign_id)["kind"] == SERVICE == store.campaigns()[0]["kind"]
+
+
+def test_a_service_campaign_holds_back_no_one(tmp_path):
+    """A control group goes uncontacted on purpose: no complaint is left unanswered to measure a lift."""
+    store = CampaignStore(tmp_path / "campaigns.sqlite")
+    with pytest.raises(CampaignError, match="holds back no one"):
+        store.create(NewCampaign("Yanıt bekleyenler", "Deniz", "email", date(2026, 7, 1), kind=SERVICE,
+                                 control_share=0.1), [(1_000_906, "overdue")])
 
 
 # --- phones a dialler can use --------------------------------------------------------------------
@@ -282,7 +308,8 @@ def test_do_not_contact_customers_are_counted_in_a_segment_but_not_listed(db):
 @pytest.mark.parametrize(("role", "offered", "said"), [
     ("marketing", ["phone", "e-mail", "SMS"], "Of the 9 customers these filters pick, 3 (agreed to e-mail marketing) "
                                               "get it; 6 are left out: 5 no marketing consent on e-mail (or refused "
-                                              "it in İYS), 1 asked not to be contacted, 0 were contacted"),
+                                              "it in İYS), or no address for it, 1 asked not to be contacted, "
+                                              "0 were contacted"),
     ("service_lead", ["phone", "e-mail"], "Of the 3 customers these filters pick, 1 (whose matter came in on "
                                           "e-mail) get it; 2 are left out: 1 their matter came in on another "
                                           "channel, 1 asked not to be contacted"),
@@ -314,3 +341,17 @@ def test_the_agent_sees_the_consent_marketing_applies_with_the_iys_refusal_named
     assert (record.profile["consent_email"], record.profile["consent_sms"]) == (True, False)
     assert list(record.profile["iys_refused"]) == ["sms"]
     assert list(load_customer(db, 1_000_909).profile["iys_refused"]) == []
+
+
+def test_a_consented_channel_without_an_address_reaches_no_one(tmp_path):
+    """Consent to e-mail with no e-mail address on file is no channel: the list must not promise one."""
+    customers = [_customer(921, consent_email=YES, email=""),                    # nothing to send to
+                 _customer(922, consent_email=YES, consent_sms=YES, email=""),   # SMS it is
+                 _customer(910, consent_email=YES, birth_date="1985-01-01")]
+    raw = write_raw(tmp_path / "raw", customers=customers, surveys=SURVEYS)
+    db, _ = load_dir(raw, tmp_path)
+    listed = {row["customer_id"] - 1_000_000: row for row in outreach.candidates(
+        db, outreach.CandidateFilter(), limit=None).rows(named=True)}
+    assert 921 not in listed
+    assert listed[922]["marketing_channel"] == "sms"
+    assert db.row("SELECT marketing_channels FROM marketing_consent WHERE customer_id = 1000921")[0] == []

@@ -23,7 +23,7 @@ def _customer(customer_id: int, **fields) -> dict:
     no_consent = {"consent_email": "false", "consent_email_at": "", "consent_sms": "false",
                   "consent_phone": "false", "birth_date": "1980-01-15", "signup_date": "2025-01-15"}
     return {"customer_id": customer_id, "full_name": f"Müşteri {customer_id}", "email": f"c{customer_id}@example.com",
-            "phone": f"0532 000 {customer_id % 1000:03d} {customer_id % 100:02d}", **no_consent, **fields}
+            "phone": f"0532 {customer_id % 10_000_000:07d}", **no_consent, **fields}
 
 
 def _birthday_in(days: int) -> str:

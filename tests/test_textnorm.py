@@ -66,5 +66,6 @@ def test_email_is_trimmed_and_lower_cased_or_rejected():
 
 
 def test_masked_phone_keeps_operator_and_last_two_digits():
-    assert mask_phone("+905321234567") == "+90 532 *** ** 67"
+    assert mask_phone("+905321234567") == "0532 *** ** 67"
+    assert mask_phone("+442071234567") == "00442***67"
     assert mask_phone(None) == "—"

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 
 from crm360 import config
-from crm360.outreach_rules import MARKETING, SERVICE
+from crm360.outreach_rules import MARKETING, RULES, SERVICE
 from crm360.store import Database, Snapshot
 
 CHANNELS = ("phone", "email", "sms")
@@ -120,13 +120,19 @@ class CandidateFilter:
 
 
 HELD_BACK_TABLE = "held_back_customers"
+_SERVICE_CODES = "[" + ", ".join(f"'{rule.code}'" for rule in RULES if rule.kind == SERVICE) + "]"
+_SERVICE_REASONS = "[" + ", ".join("'" + rule.reason.replace("'", "''") + "'" for rule in RULES
+                                   if rule.kind == SERVICE) + "]"
 # Marketing sees every row with the consented details only (masked ones apart); the service lead
 # sees the service rows with the detail their matter needs (outreach_service_contacts).
 CANDIDATE_COLUMNS = {
     MARKETING: """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
         service_channel, marketing_channel, email, phone, email_masked, phone_masked, value_at_stake_try,
         chance_contact_helps, priority""",
-    SERVICE: """customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band, reasons, rules,
+    # A service lead works a customer's own matter: the marketing reasons of the same row are not theirs.
+    SERVICE: f"""customer_id, full_name, city, rfm_segment, loyalty_tier, churn_risk_band,
+        list_filter(reasons, lambda reason: list_contains({_SERVICE_REASONS}, reason)) AS reasons,
+        list_filter(rules, lambda rule: list_contains({_SERVICE_CODES}, rule)) AS rules,
         service_channel, service_phone, service_email, value_at_stake_try, chance_contact_helps, priority"""}
 CANDIDATE_TABLES = {MARKETING: "outreach_candidates",
                     SERVICE: "outreach_candidates JOIN outreach_service_contacts USING (customer_id)"}
@@ -206,10 +212,11 @@ def _totals(snap: Snapshot, chosen: CandidateFilter) -> dict:
 
 def _by_rule(snap: Snapshot, chosen: CandidateFilter) -> pl.DataFrame:
     where, params = _registered(snap, chosen)
+    own_rules = f"WHERE list_contains({_SERVICE_CODES}, rule)" if chosen.view == SERVICE else ""
     return snap.frame(
         f"""SELECT rule, count(*) AS customers, sum(value_at_stake_try) AS value_at_stake_try
             FROM (SELECT unnest(rules) AS rule, value_at_stake_try FROM outreach_candidates WHERE {where})
-            GROUP BY rule ORDER BY customers DESC""", params)
+            {own_rules} GROUP BY rule ORDER BY customers DESC""", params)
 
 
 def candidate_cities(db: Database) -> list[str]:

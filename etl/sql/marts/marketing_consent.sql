@@ -9,7 +9,8 @@ WITH latest AS (
     SELECT recipient, channel, arg_max(status, decided_at) AS status
     FROM iys_consents GROUP BY recipient, channel
 ), applied AS (
-    SELECT c.customer_id, c.do_not_contact, c.preferred_channel,
+    SELECT c.customer_id, c.do_not_contact, c.preferred_channel, c.email IS NOT NULL AS has_email,
+           c.phone IS NOT NULL AS has_phone,
            c.consent_email AND e.status IS DISTINCT FROM 'refused' AS consent_email,
            c.consent_sms AND s.status IS DISTINCT FROM 'refused' AS consent_sms,
            c.consent_phone AND p.status IS DISTINCT FROM 'refused' AS consent_phone,
@@ -22,8 +23,9 @@ WITH latest AS (
     LEFT JOIN latest p ON p.channel = 'phone' AND p.recipient = c.phone
 )
 SELECT customer_id, do_not_contact, preferred_channel, consent_email, consent_sms, consent_phone, iys_refused,
+       -- A channel marketing can use: consented, and an address to reach the customer on it.
        list_filter(['email', 'sms', 'phone'], lambda ch:
-           (ch = 'email' AND consent_email) OR (ch = 'sms' AND consent_sms) OR (ch = 'phone' AND consent_phone))
-           AS marketing_channels
+           (ch = 'email' AND consent_email AND has_email) OR (ch = 'sms' AND consent_sms AND has_phone)
+           OR (ch = 'phone' AND consent_phone AND has_phone)) AS marketing_channels
 FROM applied
 ORDER BY customer_id;
