@@ -7,7 +7,7 @@ import streamlit as st
 
 from crm360 import campaigns, config, session, ui
 from crm360.glossary import GLOSSARY
-from crm360.queries import campaign_results
+from crm360.queries import campaign_contacts, campaign_results
 
 KIND_HELP = ("Service: about the customer's own matter (an overdue answer, a stalled complaint, a follow-up, a "
              "fixed defect), on the channel it came in on, with no marketing consent needed. Marketing: only "
@@ -115,8 +115,9 @@ with left.form("status"):
         store.set_status(chosen, status)
         session.record("campaign_change", page="campaigns", campaign=chosen, change="status", status=status)
         st.rerun()
+reach = campaign_contacts.member_reach(db, member_rows, campaign["channel"], campaign["kind"])
 with right.form("contacted"):
-    to_contact = members.filter((pl.col("control") == 0) & pl.col("contacted_at").is_null())["customer_id"].to_list()
+    to_contact = campaign_contacts.working_list(reach)["customer_id"].to_list()
     customer = st.selectbox("Customer contacted", to_contact) if to_contact else None
     outcome = st.selectbox("Outcome", campaigns.OUTCOMES)
     if st.form_submit_button("Record the contact") and customer is not None:
@@ -127,6 +128,18 @@ with right.form("contacted"):
             st.rerun()
         except campaigns.CampaignError as problem:
             st.error(str(problem))
+if blocked := campaign_contacts.blocked_counts(reach):
+    st.warning("Not to be contacted now, whatever the list says: " + ", ".join(
+        f"{count:,} {campaign_contacts.NOT_REACHABLE[why]}" for why, count in blocked.items())
+        + ". They are left out of the contact list below and cannot be recorded as contacted.",
+        icon=":material/block:")
+working = campaign_contacts.working_list(reach)
+st.download_button(
+    f"Download the contact list (CSV, {working.height:,} customers)",
+    session.export_file("campaigns", lambda: working, filters={"campaign": chosen, "channel": campaign["channel"]}),
+    file_name=f"campaign-{chosen}.csv", mime="text/csv", disabled=working.is_empty(),
+    help="The customers still to contact who may be contacted now, with the address for the campaign's channel: "
+         "the control group, those contacted already and those who may not be contacted now are left out.")
 st.dataframe(members.with_columns(ui.profile_link(user),
                                   pl.col("contacted_at").str.to_datetime(strict=False))
              .select("profile", "customer_id", "control", "reasons", "contacted_at", "outcome"),

@@ -355,3 +355,48 @@ def test_a_consented_channel_without_an_address_reaches_no_one(tmp_path):
     assert 921 not in listed
     assert listed[922]["marketing_channel"] == "sms"
     assert db.row("SELECT marketing_channels FROM marketing_consent WHERE customer_id = 1000921")[0] == []
+
+
+# --- a campaign's working list: its members through today's consent ----------------------------------
+
+def _members(*rows: tuple[int, int]) -> list[dict]:
+    return [{"customer_id": 1_000_000 + number, "control": control, "contacted_at": None, "outcome": None,
+             "reasons": "birthday"} for number, control in rows]
+
+
+def test_a_campaign_contacts_only_members_who_may_be_contacted_today(db):
+    """The list was fixed at creation; consent was not: İYS refusals, missing consent and
+    do-not-contact leave a member off the working list, and the control group is never on it."""
+    from crm360.queries import campaign_contacts
+
+    members = _members((901, 0), (902, 0), (904, 0), (905, 0), (909, 1))
+    reach = campaign_contacts.member_reach(db, members, "email", MARKETING)
+    working = campaign_contacts.working_list(reach)
+    assert _numbers(working["customer_id"]) == {901}
+    assert working.row(0, named=True)["email"] == "c1000901@example.com"
+    assert campaign_contacts.blocked_counts(reach) == {"no_consent": 2, "do_not_contact": 1}
+    by_sms = campaign_contacts.member_reach(db, members, "sms", MARKETING)
+    assert campaign_contacts.working_list(by_sms).is_empty()  # 901 refused SMS in İYS
+    service = campaign_contacts.member_reach(db, _members((906, 0), (905, 0)), "email", SERVICE)
+    assert _numbers(campaign_contacts.working_list(service)["customer_id"]) == {906}  # no consent needed
+
+
+def test_the_campaigns_page_offers_and_exports_only_members_who_may_be_contacted(db, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from crm360.access import User
+
+    monkeypatch.delenv("CRM_AUTH", raising=False)
+    monkeypatch.setenv("CRM_DB", str(db.published))
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    CampaignStore(tmp_path / "campaigns.sqlite").create(
+        NewCampaign("Doğum günü", "Deniz", "email", date(2026, 7, 1), control_share=0),
+        [(1_000_000 + number, "birthday") for number in (901, 902, 905)])
+    app = AppTest.from_file("../dashboard.py", default_timeout=60)
+    sign_in_session(app, User("test-marketing", "marketing"))
+    app.run()
+    app.switch_page("pages/campaigns.py").run()
+    assert not app.exception, app.exception
+    [contacted] = [box for box in app.selectbox if box.label == "Customer contacted"]
+    assert contacted.options == ["1000901"]
+    assert any("1 asked not to be contacted" in w.value and "1 no marketing consent" in w.value for w in app.warning)
