@@ -151,6 +151,14 @@ class UserStore(SqliteStore):
             _set(con, user_name, "role = ?", role)
         return was[0]
 
+    def check_admin_kept(self, user_name: str, new_role: str | None) -> None:
+        """Raise LastAdminError if making `user_name` `new_role` (None: removing them) would leave no
+        active admin: for a page to say so before asking for confirmation. The change itself checks
+        again, in its own transaction."""
+        if new_role != ADMIN:
+            with self._connection() as con:
+                _keep_an_admin(con, user_name, "removed" if new_role is None else "demoted")
+
     def remove(self, user_name: str) -> None:
         """Deactivate a user (kept, so the audit log's names still mean someone); never the last
         active admin."""

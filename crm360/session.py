@@ -122,7 +122,7 @@ def sign_in_form() -> None:
                 st.session_state[_LAST_ACTIVE] = datetime.now()
                 record("sign_in", user=user)
                 st.rerun()
-    st.caption("Ask an admin for an account (`python -m crm360 users add NAME --role ROLE`).")
+    st.caption("No account yet, or locked out? Ask an admin.")
 
 
 def _record_failed_sign_in(typed: str) -> None:

@@ -79,8 +79,8 @@ in_segment = summary.filter(pl.col("segment") == chosen)["customers"].sum()
 unlisted = value.segment_do_not_contact(db, chosen)
 st.caption(f"The {members.height:,} most valuable of {in_segment:,} customers in the segment, by predicted "
            f"value. {unlisted:,} who asked not to be contacted are counted in the figures above but not listed. "
-           "Consent columns say whom marketing may contact (refusals in the İYS register applied); the link "
-           "opens the customer's page.")
+           "Consent columns say whom marketing may contact (refusals in the İYS register applied)"
+           + ("; the link opens the customer's page." if session.may_open(user, "customer") else "."))
 session.record_when_changed("segment-list", chosen, "list_view", page="segments",
                             customer_ids=members["customer_id"].to_list(), segment=chosen)
 members = members.with_columns(ui.profile_link(user))

@@ -8,11 +8,12 @@ from crm360 import access, session, ui
 SET_ROLE, NEW_PASSWORD, REMOVE = "set the role", "make a new password", "remove the user"
 TEXT = {
     "caption": "Roles: agent (customer lookup), marketing (segments, outreach, campaigns; contact details only where "
-               "consented), executive (trends and aggregates, no individual customer), admin (data health, users, "
+               "consented), service lead (outreach and campaigns for customers' own matters, with the details each "
+               "needs), executive (trends and aggregates, no individual customer), admin (data health, users, "
                "audit). The same is done from a shell with `python -m crm360 users ...`.",
     "password": "Password for {name}: `{password}` — give it to them now; it is not shown again.",
     "show_removed": "Show removed users",
-    "removed_name": "{error} Restore them under “Restore a removed user” below.",
+    "removed_name": "{name} belongs to a removed user: restore them under “Restore a removed user” below.",
     "remove_self": "You cannot remove yourself; ask another admin.",
     "same_role": "{name} is {role} already.",
     "confirm_role": "Make {name} {role}? They are {was} now; the change applies from their next click.",
@@ -62,8 +63,8 @@ with add.form("add_user", clear_on_submit=True):
     if st.form_submit_button("Add"):
         try:
             password = store.add(name, role)
-        except access.RemovedUserError as error:
-            st.error(ui.plain(TEXT["removed_name"].format(error=error)))
+        except access.RemovedUserError:
+            st.error(ui.plain(TEXT["removed_name"].format(name=name.strip().lower())))
         except access.AccessError as error:
             st.error(ui.plain(error))
         else:
@@ -92,6 +93,11 @@ with change.form("change_user"):
         elif what == SET_ROLE and new_role == roles[chosen]:
             st.info(ui.plain(TEXT["same_role"].format(name=chosen, role=title(new_role))))
         else:  # the second step: nothing changes until it is confirmed
+            try:
+                store.check_admin_kept(chosen, new_role if what == SET_ROLE else None)
+            except access.LastAdminError as error:
+                st.error(ui.plain(error))
+                st.stop()
             st.session_state["pending_user_change"] = {"what": what, "name": chosen, "role": new_role,
                                                        "was": roles[chosen]}
 
