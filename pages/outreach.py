@@ -151,7 +151,8 @@ if totals["customers"]:
                                help="Only channels that reach someone on this list are offered.")
         named = CHANNEL_NAMES[channel]
         st.caption(
-            f"Of the {reach.picked:,} customers these filters pick, {reach.reached[channel]:,} "
+            f"Of the {reach.picked:,} customers these filters pick (everyone a reason fires for, also those the list "
+            f"above leaves out), {reach.reached[channel]:,} "
             f"({text['reached'].format(channel=named)}) get it; {reach.left_out(channel):,} are left out: "
             f"{reach.no_consent(channel):,} {text['not_reached'].format(channel=named)}, "
             f"{reach.do_not_contact:,} asked not to be contacted, {reach.held_back:,} were contacted in a "

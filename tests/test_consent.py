@@ -305,12 +305,15 @@ def test_do_not_contact_customers_are_counted_in_a_segment_but_not_listed(db):
 
 # --- the outreach page, before a campaign is created ------------------------------------------------
 
+PICKED = "Of the {} customers these filters pick (everyone a reason fires for, also those the list above leaves out), "
+
+
 @pytest.mark.parametrize(("role", "offered", "said"), [
-    ("marketing", ["phone", "e-mail", "SMS"], "Of the 9 customers these filters pick, 3 (agreed to e-mail marketing) "
+    ("marketing", ["phone", "e-mail", "SMS"], PICKED.format(9) + "3 (agreed to e-mail marketing) "
                                               "get it; 6 are left out: 5 no marketing consent on e-mail (or refused "
                                               "it in İYS), or no address for it, 1 asked not to be contacted, "
                                               "0 were contacted"),
-    ("service_lead", ["phone", "e-mail"], "Of the 3 customers these filters pick, 1 (whose matter came in on "
+    ("service_lead", ["phone", "e-mail"], PICKED.format(3) + "1 (whose matter came in on "
                                           "e-mail) get it; 2 are left out: 1 their matter came in on another "
                                           "channel, 1 asked not to be contacted"),
 ])
