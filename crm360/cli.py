@@ -28,13 +28,46 @@ class CommandError(Exception):
     """Something the command cannot do as asked, with the one line that says why."""
 
 
+# Characters a terminal obeys rather than shows: C0 and C1 controls (ESC starts colour, title and
+# cursor sequences, BEL ends some), DEL, and the Unicode marks that reorder the text around them;
+# and the stand-ins for bytes that were not UTF-8 (Python's surrogate escapes), shown as those bytes.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+
+
+def _escaped(character: str) -> str:
+    if "\udc80" <= character <= "\udcff":
+        return f"\\x{ord(character) - 0xDC00:02x}"
+    return ascii(character)[1:-1]
+
+
 def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def printable(text: object) -> str:
+    """`text` with every control character shown escaped (`\\x1b`, `\\n`) instead of obeyed: file
+    names and file contents reach an operator's terminal, and must not recolour, retitle or
+    rewrite it. Text already printable comes back as it was, so escaping twice changes nothing."""
+    return _CONTROL.sub(lambda found: _escaped(found.group()), str(text))
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """The first characters of raw text from a file, escaped once and at most `limit` long as
+    printed (a binary file's first line can run to thousands of bytes): enough to recognise
+    what the file holds. An escape is never cut in half."""
+    shown, length = [], 0
+    for character in text:
+        piece = printable(character)
+        if length + len(piece) > limit:
+            return "".join(shown) + "…"
+        shown.append(piece)
+        length += len(piece)
+    return "".join(shown)
+
+
 def fail(name: str, error: object) -> int:
     """Print the one line for a command that cannot go on; returns the exit code 1."""
-    print(f"{name}: {one_line(error)}", file=sys.stderr)
+    print(f"{name}: {printable(one_line(error))}", file=sys.stderr)
     return 1
 
 

@@ -268,4 +268,13 @@ def test_a_db_in_a_folder_that_does_not_exist_yet_makes_it_for_its_owner_only(tm
 def test_max_rejected_outside_0_to_1_is_refused(tmp_path, share):
     result = _etl("--raw", str(tmp_path), "--db", str(tmp_path / "crm.duckdb"), "--max-rejected", share)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--max-rejected" in result.stderr and "is not a share between 0 and 1" in result.stderr
+    assert result.stderr.strip().splitlines() == [  # one line, as the README promises: no usage block
+        f"python -m etl: --max-rejected: “{share}” is not a share between 0 and 1 (0.05 is 5%) "
+        "(`python -m etl --help` lists the options)"]
+
+
+def test_a_raw_folder_that_is_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    result = _etl("--raw", str(tmp_path / "passwd"), "--db", str(tmp_path / "crm.duckdb"))
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"etl: raw directory {tmp_path / 'passwd'} is a file, not a folder; `python -m seed --out DIR` writes one"]
