@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from crm360.private_files import private_folder
+
 Store = TypeVar("Store")
 
 
@@ -81,11 +83,12 @@ def os_reason(error: OSError) -> str:
 
 
 def folder(path: Path, what: str) -> Path:
-    """The folder at `path`, made if need be; CommandError if it is a file or cannot be made."""
+    """The folder at `path`, made if need be (for its owner only: what the commands write there
+    holds personal data); CommandError if it is a file or cannot be made."""
     if path.exists() and not path.is_dir():
         raise CommandError(f"{what} {path} is a file, not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_folder(path)
     except OSError as error:
         raise CommandError(f"{what} {path} cannot be made: {os_reason(error)}") from error
     return path
