@@ -4,6 +4,7 @@ a traceback, so a scheduler's log or a person's terminal shows the reason and no
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sqlite3
 import sys
@@ -99,6 +100,21 @@ def existing_folder(path: Path, what: str, hint: str = "") -> Path:
     if not path.is_dir():
         state = "is a file, not a folder" if path.exists() else "does not exist"
         raise CommandError(f"{what} {path} {state}" + (f"; {hint}" if hint else ""))
+    return path
+
+
+def writable_file(path: Path, what: str) -> Path:
+    """`path` if a file can be written there: its folder exists and may be written to, and it is
+    not a folder itself; CommandError saying which is wrong. Checked before the work is done and
+    recorded, so an audit entry never stands for a file that could not be written."""
+    where = path.parent
+    if path.is_dir():
+        raise CommandError(f"{what} {path} is a folder: name the file to write")
+    if not where.is_dir():
+        state = "is a file, not a folder" if where.exists() else "does not exist"
+        raise CommandError(f"{what} {path}: the folder {where} {state}")
+    if not os.access(where, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CommandError(f"{what} {path}: {where} cannot be written to (permission denied)")
     return path
 
 
