@@ -118,6 +118,10 @@ def _write_outreach(args: argparse.Namespace) -> int:
         state = "a folder, not a file" if args.campaigns.is_dir() else "no such file"
         return cli.fail("outreach", f"--campaigns {args.campaigns}: {state} (the campaigns.sqlite the app writes "
                         "beside the database; leave --campaigns out to use that one)")
+    try:
+        cli.writable_file(args.out, "--out")  # before anything is read or recorded
+    except cli.CommandError as error:
+        return cli.fail("outreach", error)
     db = Database(args.db or config.db_path())
     try:
         now = clock.now(db)  # first: no campaign store is made beside a database that is not there

@@ -4,6 +4,7 @@ a traceback, so a scheduler's log or a person's terminal shows the reason and no
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sqlite3
 import sys
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TypeVar
+
+from crm360.private_files import private_folder
 
 Store = TypeVar("Store")
 
@@ -28,13 +31,46 @@ class CommandError(Exception):
     """Something the command cannot do as asked, with the one line that says why."""
 
 
+# Characters a terminal obeys rather than shows: C0 and C1 controls (ESC starts colour, title and
+# cursor sequences, BEL ends some), DEL, and the Unicode marks that reorder the text around them;
+# and the stand-ins for bytes that were not UTF-8 (Python's surrogate escapes), shown as those bytes.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+
+
+def _escaped(character: str) -> str:
+    if "\udc80" <= character <= "\udcff":
+        return f"\\x{ord(character) - 0xDC00:02x}"
+    return ascii(character)[1:-1]
+
+
 def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def printable(text: object) -> str:
+    """`text` with every control character shown escaped (`\\x1b`, `\\n`) instead of obeyed: file
+    names and file contents reach an operator's terminal, and must not recolour, retitle or
+    rewrite it. Text already printable comes back as it was, so escaping twice changes nothing."""
+    return _CONTROL.sub(lambda found: _escaped(found.group()), str(text))
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """The first characters of raw text from a file, escaped once and at most `limit` long as
+    printed (a binary file's first line can run to thousands of bytes): enough to recognise
+    what the file holds. An escape is never cut in half."""
+    shown, length = [], 0
+    for character in text:
+        piece = printable(character)
+        if length + len(piece) > limit:
+            return "".join(shown) + "…"
+        shown.append(piece)
+        length += len(piece)
+    return "".join(shown)
+
+
 def fail(name: str, error: object) -> int:
     """Print the one line for a command that cannot go on; returns the exit code 1."""
-    print(f"{name}: {one_line(error)}", file=sys.stderr)
+    print(f"{name}: {printable(one_line(error))}", file=sys.stderr)
     return 1
 
 
@@ -48,11 +84,12 @@ def os_reason(error: OSError) -> str:
 
 
 def folder(path: Path, what: str) -> Path:
-    """The folder at `path`, made if need be; CommandError if it is a file or cannot be made."""
+    """The folder at `path`, made if need be (for its owner only: what the commands write there
+    holds personal data); CommandError if it is a file or cannot be made."""
     if path.exists() and not path.is_dir():
         raise CommandError(f"{what} {path} is a file, not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_folder(path)
     except OSError as error:
         raise CommandError(f"{what} {path} cannot be made: {os_reason(error)}") from error
     return path
@@ -63,6 +100,21 @@ def existing_folder(path: Path, what: str, hint: str = "") -> Path:
     if not path.is_dir():
         state = "is a file, not a folder" if path.exists() else "does not exist"
         raise CommandError(f"{what} {path} {state}" + (f"; {hint}" if hint else ""))
+    return path
+
+
+def writable_file(path: Path, what: str) -> Path:
+    """`path` if a file can be written there: its folder exists and may be written to, and it is
+    not a folder itself; CommandError saying which is wrong. Checked before the work is done and
+    recorded, so an audit entry never stands for a file that could not be written."""
+    where = path.parent
+    if path.is_dir():
+        raise CommandError(f"{what} {path} is a folder: name the file to write")
+    if not where.is_dir():
+        state = "is a file, not a folder" if where.exists() else "does not exist"
+        raise CommandError(f"{what} {path}: the folder {where} {state}")
+    if not os.access(where, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CommandError(f"{what} {path}: {where} cannot be written to (permission denied)")
     return path
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import closing, contextmanager
 from datetime import datetime
@@ -46,8 +46,10 @@ def current_version(published: Path) -> Path | None:
     return published if published.exists() else None
 
 
-def publish(published: Path, built: Path, keep: int = 2) -> None:
-    """Point `published` at `built` in one atomic step, then drop versions beyond `keep`.
+def publish(published: Path, built: Path, keep: int = 2, unreadable: Collection[Path] = ()) -> None:
+    """Point `published` at `built` in one atomic step, then drop the `unreadable` versions (a
+    truncated or corrupt file the run passed over) and the readable ones beyond the newest `keep`:
+    what is kept is what a later run can fall back on, never a broken file in a good one's place.
 
     A reader holding an older version open keeps reading it: the file is unlinked, not
     changed, and the operating system keeps its contents until the reader lets go.
@@ -61,9 +63,20 @@ def publish(published: Path, built: Path, keep: int = 2) -> None:
     link.symlink_to(built.name)
     os.replace(link, published)
     _fsync_dir(published.parent)
-    for old in all_versions(published)[:-keep]:
+    broken = {Path(version) for version in unreadable} - {built}
+    readable = [version for version in all_versions(published) if version not in broken]
+    for old in [*broken, *readable[:-keep]]:
         for stale in (old, old.with_name(old.name + ".wal")):
             stale.unlink(missing_ok=True)
+
+
+def version_stamp(version: Path) -> datetime | None:
+    """When the run that built `version` began, from its name; None for a name not made here."""
+    stamp = version.with_suffix("").name.rpartition(VERSION_INFIX)[2]
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S%f")
+    except ValueError:
+        return None
 
 
 def all_versions(published: Path) -> list[Path]:

@@ -13,17 +13,19 @@ import argparse
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
-from crm360 import config
+from crm360 import cli, config
 from etl.pipeline import LoadFailed, LoadParams, RunReport, run_etl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(prog="python -m etl", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--raw", type=Path, default=config.DEFAULT_RAW_DIR,
                         help="directory with the exported files (default data/raw)")
     parser.add_argument("--db", type=Path, default=config.db_path(),
@@ -34,25 +36,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="a mapping file; repeat it to combine several (a CRM's, a helpdesk's, a shop's). "
                              "Default: every *.toml in DIR, else the seed's exports")
     args = parser.parse_args(argv)
-    if not args.raw.is_dir():
-        print(f"etl: raw directory {args.raw} does not exist; create it with "
-              "`python -m seed --out DIR`", file=sys.stderr)
-        return 1
+    try:
+        cli.existing_folder(args.raw, "raw directory", "`python -m seed --out DIR` writes one")
+    except cli.CommandError as error:
+        return cli.fail("etl", error)
     started = time.perf_counter()
     params = LoadParams(raw_dir=args.raw, db_path=args.db, max_rejected_share=args.max_rejected,
                         mapping=args.mapping)
     try:
         report = run_etl(params, progress=_progress(started))
     except LoadFailed as error:
-        print(f"etl: FAILED, nothing published: {error}", file=sys.stderr)
-        return 1
+        return cli.fail("etl", f"FAILED, nothing published: {error}")
     except (OSError, duckdb.Error, sqlite3.Error) as error:  # the disk, not the data: say what and where
-        print(f"etl: FAILED, nothing published ({args.db} unchanged): {_what_and_where(error)}", file=sys.stderr)
-        return 1
-    print(summary(report, time.perf_counter() - started))
+        return cli.fail("etl", f"FAILED, nothing published ({args.db} unchanged): {_what_and_where(error)}")
+    _say(summary(report, time.perf_counter() - started), sys.stdout)
     for failure in report.failures:
-        print(f"etl: {failure}", file=sys.stderr)
+        _say(f"etl: {cli.one_line(failure)}", sys.stderr)
     return 3 if report.failures else 0
+
+
+def _say(text: str, stream: TextIO) -> None:
+    """Every line the ETL prints goes out here, with control characters escaped: file names,
+    headers and values come from files anyone could have dropped into the raw folder."""
+    print("\n".join(cli.printable(line) for line in text.split("\n")), file=stream, flush=True)
 
 
 def _share(text: str) -> float:
@@ -61,7 +67,7 @@ def _share(text: str) -> float:
     except ValueError:
         share = -1.0
     if not 0 <= share <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1 (0.05 is 5%)")
+        raise argparse.ArgumentTypeError(f"“{text}” is not a share between 0 and 1 (0.05 is 5%)")
     return share
 
 
@@ -73,25 +79,28 @@ def _what_and_where(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _progress(started: float):
+def _progress(started: float) -> Callable[[str], None]:
     def show(message: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+        _say(f"[{time.perf_counter() - started:6.1f}s] {cli.one_line(message)}", sys.stderr)
     return show
 
 
 def summary(report: RunReport, seconds: float) -> str:
-    width = max([26, *(len(f.source.file) + 2 for f in report.files)])
+    """The accounting table; file names escaped before the columns are measured, so they line up
+    as printed."""
+    names = [cli.printable(f.source.file) for f in report.files]
+    width = max([26, *(len(name) + 2 for name in names)])
     header = f"{'file':<{width}}{'read':>13}{'loaded':>13}{'merged':>9}{'duplicates':>12}{'rejected':>10}" \
              f"{'cleared':>9}{'seconds':>9}"
     lines = [header, "-" * len(header)]
-    for f in report.files:
+    for f, name in zip(report.files, names, strict=True):
         c = f.counts
-        lines.append(f"{f.source.file:<{width}}{c.rows_read:>13,}{c.rows_loaded:>13,}{c.rows_merged:>9,}"
+        lines.append(f"{name:<{width}}{c.rows_read:>13,}{c.rows_loaded:>13,}{c.rows_merged:>9,}"
                      f"{c.rows_duplicate:>12,}{c.rows_rejected:>10,}{c.values_cleared:>9,}"
                      f"{f.seconds:>9.1f}")
-    for f in report.files:
+    for f, name in zip(report.files, names, strict=True):
         if f.failure:
-            lines.append(f"{f.source.file:<{width}} FAILED: {f.failure}")
+            lines.append(f"{name:<{width}} FAILED: {cli.one_line(f.failure)}")
     ok = all(f.counts.reconciles for f in report.files)
     lines.append(f"read = loaded + merged + duplicates + rejected for every file: {'yes' if ok else 'NO'}")
     lines.append(f"mapping: {', '.join(str(path) for path in report.mapping)}")

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from crm360.cli import excerpt
 from etl import derived, detect, record_key
 from etl.sources import (
     AUTO,
@@ -81,7 +82,7 @@ def _as_utf8(found: Readable, scratch: Path) -> Readable:
     encoding = detect.encoding_of(found.path) if found.source.encoding == AUTO else found.source.encoding
     if encoding == "utf-8":
         return found
-    copy = scratch / (found.path.stem + ".utf8" + found.path.suffix)
+    copy = scratch / found.path.name  # its own name: what the reader says about the copy names the file
     utf8_lines = detect.write_utf8_copy(found.path, copy)
     found.notes.append("read as Windows-1254 (Turkish Windows) and converted to UTF-8")
     if utf8_lines:
@@ -335,11 +336,12 @@ def _check_columns(source: Source, found: list[str], path: Path) -> None:
     ]
     if missing:
         raise SourceError(
-            f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(found)}")
+            # what was found, shortened: the first line of a binary file can run to thousands of bytes
+            f"{path.name}: missing column(s) {', '.join(missing)}; found {excerpt(', '.join(found), 240)}")
     unknown = [header for header in found if header not in source.read_columns]
     if unknown and source.extra_columns == "fail":
-        raise SourceError(f"{path.name}: unknown column(s) {', '.join(unknown)}: the mapping does not name them "
-                          "(add them, or set extra_columns = \"ignore\")")
+        raise SourceError(f"{path.name}: unknown column(s) {excerpt(', '.join(unknown), 240)}: the mapping does not "
+                          "name them (add them, or set extra_columns = \"ignore\")")
 
 
 def _select_list(source: Source, found: list[str]) -> str:
@@ -362,8 +364,7 @@ def _csv_header(source: Source, path: Path) -> list[str]:
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:
-            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            raise SourceError(f"{path.name}: the header is not UTF-8 text (column {shown!r})") from None
+            raise SourceError(f"{path.name}: the header is not UTF-8 text (column “{excerpt(name)}”)") from None
     return [name.strip() for name in first]
 
 

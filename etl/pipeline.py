@@ -68,6 +68,8 @@ class RunReport:
     mart_seconds: dict[str, float] = field(default_factory=dict)
     published: Path | None = None
     mapping: list[Path] = field(default_factory=list)
+    # Versions found unreadable (truncated, corrupt) and why: passed over for history, then pruned.
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -97,7 +99,8 @@ def run_etl(params: LoadParams, progress: Progress = lambda message: None) -> Ru
             progress(f"publishing {final.name}")
             owner_only(building)
             os.replace(building, final)
-            store.publish(params.db_path, final, keep=config.DB_VERSIONS_KEPT)
+            store.publish(params.db_path, final, keep=config.DB_VERSIONS_KEPT,
+                          unreadable=[version for version, _ in report.unreadable])
             report.published = final
             return report
         finally:
@@ -141,7 +144,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     report.mapping, mapping = _mapping(params)
     sources = mapping.sources
     progress(f"mapping: {', '.join(str(p) for p in report.mapping)}")
-    _warn_about_unreadable_versions(params.db_path, progress)
+    report.unreadable = _warn_about_unreadable_versions(params.db_path, progress)
     con = duckdb.connect(str(building))
     try:
         con.execute(f"SET memory_limit = '{params.memory_limit}'")
@@ -391,6 +394,7 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
     """)
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
     _carry_history(con, params.db_path)
+    _record_lost_runs(con, report.unreadable)
     finished = datetime.now().replace(microsecond=0)
     con.executemany(
         "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -426,6 +430,22 @@ def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
         con.execute("DETACH previous")
 
 
+def _record_lost_runs(con: duckdb.DuckDBPyConnection, unreadable: list[tuple[Path, str]]) -> None:
+    """A run's own records live in the version it built: when that file cannot be read they are
+    gone, and the history would skip the run as if it never happened. One row per such version
+    keeps the run in the history, saying what became of it (its file is pruned at publishing)."""
+    for version, problem in unreadable:
+        began = store.version_stamp(version)
+        con.execute(
+            """INSERT INTO etl_runs (run_id, started_at, finished_at, source_file, entity, bytes, rows_read,
+                                     rows_loaded, rows_duplicate, rows_rejected, values_cleared, rows_merged,
+                                     seconds, failure)
+               VALUES (?, ?, ?, ?, 'database', 0, 0, 0, 0, 0, 0, 0, 0, ?)""",
+            [f"unreadable {version.name}", began, began, version.name,
+             f"the database this run published cannot be read ({problem}); its accounting was in it and is lost, "
+             "and the run after it removed the file"])
+
+
 def newest_readable_version(db_path: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
     """The version a run carries history and kept tables from: the published one, or when that
     cannot be read (a truncated or corrupt file), the newest earlier version that can; with the
@@ -458,14 +478,17 @@ def _why_unreadable(version: Path) -> str | None:
     return None
 
 
-def _warn_about_unreadable_versions(db_path: Path, progress: Progress) -> None:
+def _warn_about_unreadable_versions(db_path: Path, progress: Progress) -> list[tuple[Path, str]]:
+    """Say in one line which versions cannot be read and where history comes from instead; returns
+    those versions and why."""
     readable, passed_over = newest_readable_version(db_path)
     if not passed_over:
-        return
+        return []
     names = ", ".join(version.name for version, _ in passed_over)
     carried = (f"history and kept tables come from {readable.name}" if readable
                else "no earlier version can be read, so the run history starts again here")
     progress(f"warning: {names} cannot be read ({passed_over[0][1]}); {carried}")
+    return passed_over
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from crm360 import cli, config
+from seed.export import ForeignFolder
 from seed.run import generate_raw_files
 
 EARLIEST_AS_OF = datetime(1900, 1, 1)  # customers are up to 85 years old: their birth dates must stay datable
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
                                   progress=sys.stderr.isatty())
     except cli.CommandError as error:
         return cli.fail("seed", error)
+    except ForeignFolder as error:  # a company's real exports, perhaps: never overwritten by a made-up company
+        return cli.fail("seed", f"--out {error}; it writes only into an empty folder or one it wrote before: "
+                                "choose another with `--out DIR`")
     except OSError as error:  # a full disk or a folder made read-only half-way
         return cli.fail("seed", f"cannot write to {args.out}: {cli.os_reason(error)}")
     elapsed = time.perf_counter() - started

@@ -10,10 +10,17 @@
 
 Real exports are never clean, so each block also gets a few duplicated rows, malformed values
 and broken lines; the ETL must account for every one of them.
+
+The files hold names, phones and e-mails (made up, but shaped like the real thing, and a demo
+folder is easily mistaken for real exports): the folder is its owner's only (0700, files 0600).
+The seed writes only into an empty folder or one it wrote before, which it marks with a file
+naming itself (`SEED_MARKER`): a company's real exports in `data/raw` are never overwritten
+by a made-up company.
 """
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +28,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from crm360.private_files import FOLDER_MODE, private_file, private_folder
 from seed.generate import Block, Reference, SeedParams
 
 COMPLAINT_HEADERS = {
@@ -41,35 +49,74 @@ COMPLAINT_HEADERS = {
 }
 
 UNKNOWN_CUSTOMER = 999_999_999
+SEED_MARKER = "WRITTEN-BY-SEED.txt"
+SEED_MARKER_TEXT = ("This folder was written by `python -m seed`: a made-up demo company, not a company's exports.\n"
+                    "`python -m seed` may write it again; it writes into no other folder that holds files.\n")
+TEXT_FILES = ("customers.csv", "interactions.csv", "complaints.csv", "survey_responses.jsonl")
+REFERENCE_FILES = ("agents.csv", "products.jsonl", "product_issues.csv", "manifest.json")
+SEED_FILES = frozenset((*TEXT_FILES, *REFERENCE_FILES, "purchases.parquet"))
+GENERATOR = "python -m seed"
+
+
+class ForeignFolder(Exception):
+    """The output folder holds files the seed did not write; the message names a few of them."""
+
+
+def claim_folder(out: Path) -> Path:
+    """`out`, made if missing, checked to hold nothing but what the seed wrote, narrowed to its
+    owner and marked as the seed's. Raises ForeignFolder (having changed nothing) for a folder
+    with other files in it."""
+    private_folder(out)
+    others = sorted(entry.name for entry in out.iterdir() if entry.name != SEED_MARKER)
+    if others and not (out / SEED_MARKER).is_file() and not _written_by_an_earlier_seed(out, others):
+        others.sort(key=lambda name: (name in SEED_FILES, name))  # the names the seed never writes first
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3:,} more" if len(others) > 3 else "")
+        raise ForeignFolder(f"{out} holds files the seed did not write ({shown})")
+    os.chmod(out, FOLDER_MODE)
+    private_file(out / SEED_MARKER).write_text(SEED_MARKER_TEXT)
+    return out
+
+
+def _written_by_an_earlier_seed(out: Path, names: list[str]) -> bool:
+    """A folder seeded before the marker existed: only the seed's files, and its manifest says so."""
+    if not set(names) <= SEED_FILES or "manifest.json" not in names:
+        return False
+    try:
+        return json.loads((out / "manifest.json").read_text()).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 class RawExport:
     """Open output files for the run; `write_block` appends one block to each."""
 
     def __init__(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
-        self.out = out
+        self.out = claim_folder(out)
         self._text: dict[str, IO[bytes]] = {
-            name: open(out / name, "wb")  # noqa: SIM115  (open across blocks; closed in close())
-            for name in ("customers.csv", "interactions.csv", "complaints.csv",
-                         "survey_responses.jsonl")
+            name: open(self._file(name), "wb")  # noqa: SIM115  (open across blocks; closed in close())
+            for name in TEXT_FILES
         }
         self._text["complaints.csv"].write("\ufeff".encode())
         self._purchases: pq.ParquetWriter | None = None
         self._first = True
         self.rows: dict[str, int] = {}
 
+    def _file(self, name: str) -> Path:
+        """The path of one output file, made 0600 before anything is written to it (writing an
+        existing file keeps its mode)."""
+        return private_file(self.out / name)
+
     def write_reference(self, reference: Reference, params: SeedParams) -> None:
-        reference.agents.write_csv(self.out / "agents.csv")
-        reference.products.sort("product_id").write_ndjson(self.out / "products.jsonl")
-        reference.product_issues.write_csv(self.out / "product_issues.csv")
+        reference.agents.write_csv(self._file("agents.csv"))
+        reference.products.sort("product_id").write_ndjson(self._file("products.jsonl"))
+        reference.product_issues.write_csv(self._file("product_issues.csv"))
         manifest = {
             "customers": params.customers,
             "seed": params.seed,
             "as_of": params.as_of.isoformat(timespec="minutes"),
-            "generator": "python -m seed",
+            "generator": GENERATOR,
         }
-        (self.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        self._file("manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
     def write_block(self, block: Block, rng: np.random.Generator) -> None:
         customers = _dirty_customers(block.customers.drop("_national"), rng)
@@ -92,7 +139,7 @@ class RawExport:
         self._text["survey_responses.jsonl"].write(b'{"survey_id": 77, "customer_id": \n')
         table = purchases.to_arrow()
         if self._purchases is None:
-            self._purchases = pq.ParquetWriter(self.out / "purchases.parquet", table.schema)
+            self._purchases = pq.ParquetWriter(self._file("purchases.parquet"), table.schema)
         self._purchases.write_table(table)
         for name, frame in (("customers", customers), ("interactions", interactions),
                             ("purchases", purchases), ("complaints", complaints),

@@ -17,6 +17,7 @@ import bench.__main__ as bench_main
 import crm360.__main__ as crm360_main
 import seed.__main__ as seed_main
 from bench import mapping_load
+from crm360.audit import AuditLog
 from crm360.campaigns import CampaignStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,9 +127,18 @@ def test_outreach_writes_no_list_it_cannot_audit_and_names_a_folder_it_cannot_wr
     _one_line(err, "outreach: audit log {file} is not a SQLite file".format(**places))
     monkeypatch.setenv("CRM_AUDIT", places["tmp"] + "/audit.sqlite")
     missing = Path(places["tmp"]) / "no-such-folder" / "list.csv"
-    answer, err = _run(crm360_main.main, ["outreach", "--db", str(small_db_path), "--out", str(missing)], capsys)
-    assert answer == 1
-    _one_line(err, f"outreach: {missing}: No such file or directory")
+    (Path(places["tmp"]) / "a-folder.csv").mkdir()
+    for out, expected in ((missing, f"outreach: --out {missing}: the folder {missing.parent} does not exist"),
+                          (Path(places["under_file"]).with_suffix(".csv"),
+                           "outreach: --out {under_file}: the folder {file}/sub does not exist"),
+                          (Path(places["tmp"]) / "a-folder.csv", "outreach: --out {tmp}/a-folder.csv is a folder: "
+                           "name the file to write")):
+        answer, err = _run(crm360_main.main, ["outreach", "--db", str(small_db_path), "--out", str(out)], capsys)
+        assert answer == 1
+        _one_line(err, expected.format(**places).replace("x.sqlite", "x.csv"))
+    # Nothing was written, so nothing was recorded as exported.
+    audit_log = Path(places["tmp"]) / "audit.sqlite"
+    assert not audit_log.exists() or AuditLog(audit_log).search(action="export") == []
 
 
 def test_outreach_takes_several_reasons_after_one_flag_and_the_flag_repeated(capsys, small_db, small_db_path,

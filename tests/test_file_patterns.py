@@ -4,6 +4,8 @@ that a later export repeats is loaded once, as the later file has it."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from crm360.store import Database
@@ -121,3 +123,20 @@ def test_when_every_file_of_a_pattern_fails_the_previous_load_stays_and_none_is_
     assert db.frame("SELECT order_id FROM purchases ORDER BY order_id")["order_id"].to_list() == [2001, 2002]
     assert db.row("SELECT rows_loaded FROM etl_runs WHERE run_id = ? AND entity = 'purchases'", [report.run_id])[0] == 0
     db.close()
+
+
+def test_what_the_etl_prints_shows_control_characters_escaped_and_a_binary_header_shortened(tmp_path):
+    hostile = "orders-3\x1b[31mRED\x1b]0;pwned\x07.csv"
+    raw = _company_with_orders(tmp_path, {"orders-2026-10.csv": OCTOBER, hostile: NOVEMBER})
+    binary = bytes(byte for byte in range(256) if byte not in b',"\r\n')
+    (raw / "orders-4.csv").write_bytes(b"\x7fELF\x02\x01\x01\x00" + binary * 4 + b"\n")
+    result = subprocess.run([sys.executable, "-m", "etl", "--raw", str(raw), "--db", str(tmp_path / "crm.duckdb"),
+                             "--max-rejected", "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 3, result.stderr
+    printed = result.stdout + result.stderr
+    assert not any(control in printed for control in ("\x1b", "\x07", "\x00", "\x7f"))
+    assert "loaded" in printed and printed.count("orders-3\\x1b[31mRED\\x1b]0;pwned\\x07.csv") >= 3
+    failure = next(line for line in result.stderr.splitlines() if line.startswith("etl: orders-4.csv"))
+    # the header's start, each byte escaped once (not `\\\\x00`), and short enough to read
+    assert "the header is not UTF-8 text (column “" in failure and "~\\x7f\\x80\\x81" in failure
+    assert "\\\\" not in failure and len(failure) < 300, failure

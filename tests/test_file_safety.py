@@ -17,6 +17,7 @@ from crm360.access import UserStore
 from crm360.audit import AuditLog
 from crm360.campaigns import CampaignStore
 from crm360.identity_review import DecisionStore
+from crm360.queries import health
 from crm360.store import Database, all_versions, current_version
 from etl.mapping import SEED_MAPPING, seed_sources
 from etl.pipeline import LoadFailed, LoadParams, run_etl
@@ -172,10 +173,17 @@ def test_a_truncated_newest_database_is_passed_over_with_one_line_and_history_co
     assert len(warnings) == 1 and newest.name in warnings[0] and f"history and kept tables come from {older}" \
         in warnings[0]
     assert current_version(db_path) not in (newest, first.published)
+    # Pruning drops the truncated file and keeps the readable one a later run can fall back on.
+    assert all_versions(db_path) == [first.published, current_version(db_path)]
     db = Database(db_path)
-    runs = db.frame("SELECT DISTINCT run_id FROM etl_runs")["run_id"].to_list()
-    # The first run's history is carried (the second's was in the truncated file), and this run's.
-    assert first.run_id in runs and second.run_id not in runs and len(runs) == 2
+    runs = db.frame("SELECT run_id, source_file, failure FROM etl_runs WHERE entity = 'database'")
+    # The first run's history is carried, this run's is added, and the second run, whose records
+    # were in the truncated file, stays in the history as a run whose database was lost.
+    assert runs.rows() == [(f"unreadable {newest.name}", newest.name, runs["failure"][0])]
+    assert runs["failure"][0].startswith("the database this run published cannot be read")
+    ids = db.frame("SELECT DISTINCT run_id FROM etl_runs")["run_id"].to_list()
+    assert first.run_id in ids and second.run_id not in ids and len(ids) == 3
+    assert health.recent_runs(db).height == 3 and health.run_files(db, f"unreadable {newest.name}")["reconciles"].all()
     db.close()
 
 
@@ -268,4 +276,13 @@ def test_a_db_in_a_folder_that_does_not_exist_yet_makes_it_for_its_owner_only(tm
 def test_max_rejected_outside_0_to_1_is_refused(tmp_path, share):
     result = _etl("--raw", str(tmp_path), "--db", str(tmp_path / "crm.duckdb"), "--max-rejected", share)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--max-rejected" in result.stderr and "is not a share between 0 and 1" in result.stderr
+    assert result.stderr.strip().splitlines() == [  # one line, as the README promises: no usage block
+        f"python -m etl: --max-rejected: “{share}” is not a share between 0 and 1 (0.05 is 5%) "
+        "(`python -m etl --help` lists the options)"]
+
+
+def test_a_raw_folder_that_is_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    result = _etl("--raw", str(tmp_path / "passwd"), "--db", str(tmp_path / "crm.duckdb"))
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        f"etl: raw directory {tmp_path / 'passwd'} is a file, not a folder; `python -m seed --out DIR` writes one"]

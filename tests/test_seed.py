@@ -1,12 +1,17 @@
 """The synthetic company behaves like a business, and the same seed gives the same bytes."""
 import hashlib
+import os
+import stat
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
+import seed.__main__ as seed_main
 from crm360 import config
+from seed.export import SEED_FILES, SEED_MARKER
 from seed.run import generate_raw_files
 
 AS_OF = datetime(2026, 6, 30, 12, 0)
@@ -107,3 +112,54 @@ def test_turkish_names_provinces_and_phone_typings(company):
     assert "İstanbul" in cities and len(cities) > 40
     phones = [row[0] for row in company.execute("SELECT phone FROM customers WHERE phone IS NOT NULL").fetchall()]
     assert any(p.startswith("+90 ") for p in phones) and any(p.startswith("(0") for p in phones)
+
+
+# --- the seed never writes over files it did not write; what it writes is its owner's only -----
+
+def _seed(capsys, out: Path) -> tuple[int, str]:
+    code = seed_main.main(["--customers", "30", "--seed", "3", "--as-of", "2026-06-30", "--out", str(out)])
+    return code, capsys.readouterr().err
+
+
+def test_the_seed_refuses_a_folder_holding_files_it_did_not_write_and_rewrites_its_own(tmp_path, capsys):
+    exports = tmp_path / "raw"
+    exports.mkdir()
+    (exports / "customers.csv").write_text("customer_id,full_name\n1,A real customer\n")
+    code, err = _seed(capsys, exports)
+    assert code == 1 and err.strip().splitlines() == [
+        f"seed: --out {exports} holds files the seed did not write (customers.csv); it writes only into an empty "
+        "folder or one it wrote before: choose another with `--out DIR`"]
+    assert [path.name for path in exports.iterdir()] == ["customers.csv"]
+    assert (exports / "customers.csv").read_text() == "customer_id,full_name\n1,A real customer\n"
+    demo = tmp_path / "demo"
+    assert _seed(capsys, demo)[0] == 0 and _seed(capsys, demo)[0] == 0  # `make demo` twice
+    assert "python -m seed" in (demo / SEED_MARKER).read_text()
+    (demo / SEED_MARKER).unlink()  # a folder seeded before the marker existed: only its files, its manifest
+    assert _seed(capsys, demo)[0] == 0 and (demo / SEED_MARKER).is_file()
+    (demo / SEED_MARKER).unlink()
+    (demo / "orders-2026-10.csv").write_text("Name\n#1\n")
+    code, err = _seed(capsys, demo)
+    assert code == 1 and "holds files the seed did not write (orders-2026-10.csv, agents.csv" in err
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_seed_writes_its_folder_0700_and_its_files_0600(tmp_path, capsys):
+    previous = os.umask(0o022)  # the usual umask, under which files would be world-readable
+    try:
+        assert _seed(capsys, tmp_path / "made" / "raw")[0] == 0
+        earlier = tmp_path / "earlier"  # written by a release that left it world-readable
+        assert _seed(capsys, earlier)[0] == 0
+        os.chmod(earlier, 0o755)
+        for path in earlier.iterdir():
+            os.chmod(path, 0o644)
+        assert _seed(capsys, earlier)[0] == 0
+    finally:
+        os.umask(previous)
+    for folder in (tmp_path / "made" / "raw", earlier):
+        assert _mode(folder) == 0o700
+        assert {path.name: _mode(path) for path in folder.iterdir()} == {name: 0o600 for name in
+                                                                         {*SEED_FILES, SEED_MARKER}}
+    assert _mode(tmp_path / "made") == 0o700
