@@ -265,8 +265,9 @@ def test_a_store_from_before_the_chain_is_chained_once_and_says_so(tmp_path):
     log.record("deniz", "marketing", "list_view", customer_ids=[5])
     assert log.verify().intact and log.verify().entries == 3
     assert [e.user_name for e in log.search()] == ["deniz", "can", "elif"]
-    [note] = log.notes()
-    assert "2 entries written before the hash chain existed" in note
+    chained, bound = log.notes()
+    assert "2 entries written before the hash chain existed" in chained
+    assert "made before stores were bound to their installation" in bound
     with sqlite3.connect(path) as con, pytest.raises(sqlite3.DatabaseError, match="append-only"):
         con.execute("UPDATE audit_log SET user_name = 'x'")
     done = _verify(path)
@@ -361,6 +362,120 @@ def test_a_store_replaced_while_the_app_runs_is_walked_again(signed_in):
     os.replace(copy, store)
     app = signed_in("marketing", "pages/outreach.py")
     assert [w.value for w in app.warning] == [session.AUDIT_CLOSED]
+
+
+def _fresh_store_in_place_of(store: Path, *, with_key_of: Path | None = None) -> None:
+    """What the tester did: an empty store made elsewhere (with its own key, or its tag remade with
+    this installation's key by someone who has it) moved over the app's store while it runs."""
+    elsewhere = store.parent / "elsewhere"
+    elsewhere.mkdir()
+    fresh = AuditLog(elsewhere / store.name)
+    if with_key_of is not None:
+        key = with_key_of.read_bytes()
+        with closing(sqlite3.connect(fresh.path, isolation_level=None)) as con:
+            [(store_id,)] = con.execute("SELECT store_id FROM audit_installation").fetchall()
+            con.execute("DROP TRIGGER audit_installation_append_only_update")
+            con.execute("UPDATE audit_installation SET tag = ?", (audit._tag(key, store_id),))
+    os.replace(fresh.path, store)
+
+
+def _closed_with_alert(signed_in, *expected: str) -> None:
+    outreach = signed_in("marketing", "pages/outreach.py")
+    assert [w.value for w in outreach.warning] == [session.AUDIT_CLOSED] and not outreach.dataframe
+    admin = signed_in("admin", "pages/audit.py")
+    [alert] = [_as_read(e.value) for e in admin.error if e.value.startswith("Audit log alert")]
+    assert all(part in alert for part in expected), alert
+    assert not any("Hash chain intact" in s.value for s in admin.success)
+
+
+def test_a_fresh_store_from_another_installation_in_place_of_the_log_is_refused(signed_in):
+    signed_in("marketing", "pages/outreach.py")
+    session.flush_audit()
+    store = audit.store_path()
+    _fresh_store_in_place_of(store)
+    _closed_with_alert(signed_in, "not this installation's audit log")
+    done = _verify(store)
+    assert done.returncode == 1 and "not this installation's audit log" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_fresh_store_tagged_with_the_key_in_place_of_the_log_is_noticed_by_the_running_app(signed_in):
+    signed_in("marketing", "pages/outreach.py")
+    session.flush_audit()
+    store = audit.store_path()
+    seen = session.audit_log().search(limit=1)[0].entry_id
+    _fresh_store_in_place_of(store, with_key_of=audit.key_path(store))
+    assert _verify(store).returncode == 0  # what cannot be told apart without the app's memory (README)
+    _closed_with_alert(signed_in, f"entry {seen} (hash ", "that this app saw is gone or changed",
+                       "the log was cut or replaced")
+
+
+def _cut_tail(store: Path, keep: int) -> None:
+    """Drop the delete guards, delete the newest entries, put the guards back."""
+    _tamper(store, f"DELETE FROM audit_customers WHERE entry_id > {keep}",
+            f"DELETE FROM audit_log WHERE entry_id > {keep}")
+    with closing(sqlite3.connect(store, isolation_level=None)) as con:
+        con.executescript(audit.SCHEMA)
+
+
+def test_a_tail_cut_while_the_app_runs_is_noticed_at_the_next_view(signed_in):
+    signed_in("marketing", "pages/outreach.py")
+    signed_in("marketing", "pages/segments.py")
+    session.flush_audit()
+    store = audit.store_path()
+    newest = AuditLog(store).search(limit=1)[0].entry_id
+    _cut_tail(store, newest - 2)
+    assert AuditLog(store).verify().intact  # the rest of the chain checks out
+    _closed_with_alert(signed_in, f"entry {newest} (hash ", "that this app saw is gone or changed")
+
+
+def test_the_app_writes_nothing_onto_a_cut_log_and_its_walk_finds_the_cut(tmp_path):
+    path = tmp_path / "a.sqlite"
+    log = _log_with_entries(path)
+    _cut_tail(path, 1)
+    with pytest.raises(AuditUnavailable, match=r"entry 3 .* that this app saw is gone or changed"):
+        log.record("elif", "agent", "profile_view", customer_ids=[1000045])  # before any health check
+    assert [e.entry_id for e in AuditLog(path).search()] == [1]  # no new entry took the id of a removed one
+    assert any("entry 3" in note and "stopped writing" in note for note in AuditLog(path).notes())
+
+    walked = tmp_path / "b.sqlite"
+    _log_with_entries(walked)
+    watched = AuditLog(walked, watch=True)
+    audit.flush(include_walks=True)
+    assert watched.chain.intact and watched.chain.last_id == 3
+    _cut_tail(walked, 2)
+    chain = watched.check_chain()  # as the periodic walk does
+    assert not chain.intact and "entry 3 (hash" in chain.summary and "tampered with" in watched.health()
+
+
+def test_the_health_check_looks_again_only_when_the_file_changed(tmp_path, monkeypatch):
+    log = _log_with_entries(tmp_path / "a.sqlite")
+    log.health()
+    looks: list[int] = []
+    monkeypatch.setattr(log, "_check_new_entries", lambda: looks.append(1))
+    for _ in range(100):
+        log.health()
+    assert not looks  # its own writes and an unchanged file: a stat only
+    log.record("elif", "agent", "profile_view", customer_ids=[1000042])
+    log.health()
+    assert not looks
+    AuditLog(tmp_path / "a.sqlite").record("cli", "command line", "export", customer_ids=[1])  # someone else wrote
+    log.health()
+    assert looks == [1]
+
+
+def test_a_store_is_bound_to_the_key_it_was_made_with(tmp_path):
+    _log_with_entries(tmp_path / "a.sqlite")
+    other = tmp_path / "other"
+    other.mkdir()
+    AuditLog(other / "a.sqlite")
+    os.replace(other / "a.sqlite.key", tmp_path / "a.sqlite.key")  # the store kept, its key swapped
+    with pytest.raises(AuditUnavailable, match="not this installation's audit log"):
+        AuditLog(tmp_path / "a.sqlite")
+    (tmp_path / "a.sqlite.key").unlink()
+    with pytest.raises(AuditUnavailable, match=r"key file a\.sqlite\.key is missing"):
+        AuditLog(tmp_path / "a.sqlite")
+    assert not (tmp_path / "a.sqlite.key").exists()  # no new key made for a bound store
 
 
 def test_entries_that_cannot_be_written_close_the_pages_and_are_written_once_it_can(signed_in):
