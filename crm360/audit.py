@@ -399,7 +399,10 @@ class AuditLog(SqliteStore):
     def _write_queued(self, entry: _Queued) -> None:
         with self._lock:
             self._unwritten.append(entry)
-        self._write_unwritten()
+        if self._write_unwritten() is not None:  # who did what stays in the server log if the app stops now
+            user_name, role, action = entry.args
+            _LOG.error("audit entry kept in memory until the log takes it: %s by %s (%s) on %s", action, user_name,
+                       role, entry.options.get("page") or "-")
 
     def _write_unwritten(self) -> str | None:
         """Write the entries kept back, oldest first; the problem if one still cannot be written."""

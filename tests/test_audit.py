@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -26,10 +27,11 @@ from tests.conftest import sign_in_session
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "../dashboard.py"
-PERSONAL_PAGES = {"customer": "pages/customer.py", "segments": "pages/segments.py", "outreach": "pages/outreach.py",
-                  "campaigns": "pages/campaigns.py", "data-health": "pages/data-health.py", "audit": "pages/audit.py"}
+AUDITED_PAGES = {"customer": "pages/customer.py", "segments": "pages/segments.py", "outreach": "pages/outreach.py",
+                 "campaigns": "pages/campaigns.py", "data-health": "pages/data-health.py", "audit": "pages/audit.py",
+                 "users": "pages/users.py"}
 ROLE_OF = {"customer": "agent", "segments": "marketing", "outreach": "marketing", "campaigns": "marketing",
-           "data-health": "admin", "audit": "admin"}
+           "data-health": "admin", "audit": "admin", "users": "admin"}
 
 
 class _RecordingMediaFiles(MediaFileManager):
@@ -290,16 +292,17 @@ def test_two_writers_at_once_never_fork_the_chain(tmp_path):
 
 # --- failing closed -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("page", list(PERSONAL_PAGES))
-def test_a_store_deleted_while_the_app_runs_closes_every_page_with_customer_data(signed_in, page):
+@pytest.mark.parametrize("page", list(AUDITED_PAGES))
+def test_a_store_deleted_while_the_app_runs_closes_every_audited_page(signed_in, page):
     role = ROLE_OF[page]
-    signed_in(role, PERSONAL_PAGES[page])  # the log exists and the page opens
+    signed_in(role, AUDITED_PAGES[page])  # the log exists and the page opens
     session.flush_audit()
     store = audit.store_path()
     store.unlink()
-    app = signed_in(role, PERSONAL_PAGES[page])
+    app = signed_in(role, AUDITED_PAGES[page])
     assert [w.value for w in app.warning] == [session.AUDIT_CLOSED]
     assert not app.dataframe and not app.metric and not app.get("download_button")
+    assert [b.label for b in app.button] == ["Sign out"] and not app.get("form")
     alerts = [e.value for e in app.error if e.value.startswith("Audit log alert")]
     assert (role == "admin") == bool(alerts) and all("missing" in a for a in alerts)
     session.flush_audit()
@@ -312,10 +315,38 @@ def test_admins_are_alerted_on_every_page_and_other_pages_stay_open(signed_in):
     signed_in("admin")
     session.flush_audit()
     audit.store_path().unlink()
-    users_page = signed_in("admin", "pages/users.py")
-    assert any(e.value.startswith("Audit log alert") for e in users_page.error) and users_page.dataframe
+    overview = signed_in("admin")
+    assert any(e.value.startswith("Audit log alert") for e in overview.error) and overview.metric
     trends = signed_in("executive", "pages/trends.py")
     assert not trends.error and trends.metric
+
+
+def test_every_page_that_records_an_audit_entry_is_closed_while_the_log_cannot_take_it():
+    """A page that changes something (users, campaigns, identity decisions) or lists customers
+    writes an entry: it must be in the set of pages that close."""
+    recording = set()
+    for page in (ROOT / "pages").glob("*.py"):
+        text = page.read_text(encoding="utf-8")
+        if any(call in text for call in ("session.record(", "session.record_when_changed(")):
+            [name] = re.findall(r'session\.require\("([^"]*)"\)', text)
+            recording.add(name)
+    assert {"users", "campaigns", "data-health", "outreach"} <= recording
+    assert recording <= session.AUDITED_PAGES, recording - session.AUDITED_PAGES
+
+
+def test_an_admin_can_sign_in_while_the_log_is_missing_and_sees_the_alert(signed_in, caplog):
+    UserStore().add("ayse", "admin", "a long enough password 1")
+    signed_in("admin")
+    session.flush_audit()
+    audit.store_path().unlink()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.text_input[0].input("ayse")
+    app.text_input[1].input("a long enough password 1")
+    app.button[0].click().run()
+    assert not app.exception and not app.text_input  # signed in: the overview, not the form
+    assert any(e.value.startswith("Audit log alert") and "missing" in e.value for e in app.error)
+    assert any("sign_in by ayse" in r.getMessage() for r in caplog.records)  # in the server log instead
 
 
 def test_a_broken_chain_closes_the_pages_and_the_audit_page_says_where(signed_in, small_db):
