@@ -127,6 +127,9 @@ with right.form("contacted"):
             st.rerun()
         except campaigns.CampaignError as problem:
             st.error(str(problem))
+member_ids = members["customer_id"].to_list()
+session.record_when_changed("campaign-members", (chosen, tuple(member_ids)), "list_view", page="campaigns",
+                            customer_ids=member_ids, campaign=chosen, list="campaign members")
 st.dataframe(members.with_columns(ui.profile_link(user),
                                   pl.col("contacted_at").str.to_datetime(strict=False))
              .select("profile", "customer_id", "control", "reasons", "contacted_at", "outcome"),

@@ -598,3 +598,51 @@ def test_the_audit_pages_own_check_shows_where_the_chain_breaks(signed_in):
     check.click().run()
     assert not app.exception and not app.dataframe
     assert any("breaks at entry 1" in _as_read(e.value) for e in app.error)
+
+
+# --- every view of named customers is recorded --------------------------------------------------
+
+def _table_with(app: AppTest, column: str):
+    [table] = [d.value for d in app.dataframe if column in d.value.columns]
+    assert len(table), f"the table with {column} is empty in the test data"
+    return table
+
+
+def _listed(page: str, what: str) -> list[int]:
+    """The customers named by the one list_view entry of that list."""
+    [entry] = [e for e in _entries(action="list_view") if e.page == page and e.detail.get("list") == what]
+    listed = AuditLog().customers_of(entry.entry_id)
+    assert entry.customers == len(listed)
+    return listed
+
+
+def test_the_outreach_pages_service_tables_record_the_customers_they_show(signed_in, small_db, monkeypatch):
+    from crm360.queries import outreach
+
+    # The test data has no complaint left unanswered past the promise: five real customers have one here.
+    overdue = small_db.frame(
+        """SELECT row_number() OVER (ORDER BY customer_id) AS complaint_id, customer_id, full_name, city,
+                  'late_delivery' AS category, 'high' AS severity, 'phone' AS channel,
+                  TIMESTAMP '2026-06-28 10:00' AS opened_at, 49.5 AS hours_waiting, phone, email, net_revenue_try
+           FROM customer_summary ORDER BY customer_id LIMIT 5""")
+    monkeypatch.setattr(outreach, "overdue_complaints", lambda db, now, limit=500: overdue)
+    app = signed_in("marketing", "pages/outreach.py")
+    shown = _table_with(app, "complaint_id")
+    assert set(_listed("outreach", "complaints past the promise")) == {int(c) for c in shown["customer_id"]} == set(
+        overdue["customer_id"])
+    fixed = _table_with(app, "fix_description")
+    assert set(_listed("outreach", "tell them it is fixed")) == {int(c) for c in fixed["customer_id"]}
+
+
+def test_the_campaign_member_table_records_the_customers_it_shows(signed_in, small_db):
+    from datetime import date
+
+    from crm360.campaigns import CampaignStore, NewCampaign
+
+    first = small_db.frame("SELECT customer_id FROM customer_summary ORDER BY customer_id LIMIT 30")
+    members = first["customer_id"].to_list()
+    CampaignStore(Path(os.environ["CRM_CAMPAIGNS"])).create(
+        NewCampaign("Spring", "Deniz", "email", date(2026, 6, 30), control_share=0.2), [(c, "") for c in members])
+    app = signed_in("marketing", "pages/campaigns.py")
+    shown = _table_with(app, "contacted_at")
+    assert sorted(_listed("campaigns", "campaign members")) == sorted(int(c) for c in shown["customer_id"]) == members
