@@ -424,7 +424,7 @@ class AuditLog(SqliteStore):
 
     def health(self) -> str | None:
         """Why the log cannot be trusted to record a view right now, for an admin; None when it can.
-        Cheap (a stat and an access check) unless something is wrong or the file was replaced."""
+        Cheap (two stats and an access check, about 14 µs) unless something is wrong or someone else wrote the file."""
         try:
             identity = _identity(self.path)
         except FileNotFoundError:
