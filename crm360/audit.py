@@ -424,7 +424,8 @@ class AuditLog(SqliteStore):
 
     def health(self) -> str | None:
         """Why the log cannot be trusted to record a view right now, for an admin; None when it can.
-        Cheap (two stats and an access check, about 14 µs) unless something is wrong or someone else wrote the file."""
+        Cheap (two stats and an access check, about 14 µs) unless something is wrong or someone
+        else wrote the file."""
         try:
             identity = _identity(self.path)
         except FileNotFoundError:
