@@ -597,7 +597,7 @@ def _installation_problem(con: sqlite3.Connection, key: bytes, key_file: Path) -
         tags = con.execute("SELECT store_id, tag FROM audit_installation").fetchall()
     except sqlite3.OperationalError:  # a store from before the tag, put in this one's place
         tags = []
-    if len(tags) == 1 and hmac.compare_digest(tags[0][1], _tag(key, tags[0][0])):
+    if len(tags) == 1 and hmac.compare_digest(str(tags[0][1]), _tag(key, str(tags[0][0]))):
         return None
     return (f"not this installation's audit log: its tag was not made with {key_file.name} (another store was put "
             "in its place, or the key was replaced)")
