@@ -216,8 +216,7 @@ def _verify_audit(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     if not chain.intact:
-        print(f"audit: {path}: the chain breaks at {chain.problem}; the {chain.entries:,} entries before it check "
-              "out.", file=sys.stderr)
+        print(f"audit: {path}: {chain.summary}; the {chain.entries:,} entries before it check out.", file=sys.stderr)
         return 1
     print(f"{path}: chain intact, {chain.entries:,} entries" +
           (f", the last is entry {chain.last_id} (hash {chain.last_hash[:16]})." if chain.entries else "."))

@@ -16,10 +16,18 @@ A key file beside the store (`audit.sqlite.key`, 0600, 32 random bytes) is made 
 the store and never removed. It keys the fingerprint of text that may be a password (the name
 typed in a failed sign-in), and it marks that a store has existed: a store is created only when
 neither exists, so a store deleted while the app runs (or between two runs) is reported as
-missing instead of silently started again.
+missing instead of silently started again. It also binds the store to this installation: a new
+store records a random store id and its keyed tag, and a store whose tag the key does not make
+is refused ("not this installation's audit log").
+
+The running app remembers the last entry it saw (written or walked). Whenever it looks (each write,
+the per-view health check when the file changed, each walk), that entry must still be there with
+the same hash: a log cut back to an earlier entry, or replaced by another one, is broken even when
+its own chain is intact.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -56,13 +64,15 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE TABLE IF NOT EXISTS audit_customers (
     entry_id INTEGER NOT NULL REFERENCES audit_log, customer_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_chain_notes (at TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_installation (store_id TEXT NOT NULL, tag TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_customers_customer ON audit_customers (customer_id);
 CREATE INDEX IF NOT EXISTS audit_customers_entry ON audit_customers (entry_id);
 CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
 """ + "".join(f"""
 CREATE TRIGGER IF NOT EXISTS {table}_append_only_{verb} BEFORE {verb.upper()} ON {table}
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"""
-              for table in ("audit_log", "audit_customers", "audit_chain_notes") for verb in ("update", "delete"))
+              for table in ("audit_log", "audit_customers", "audit_chain_notes", "audit_installation")
+              for verb in ("update", "delete"))
 
 
 class AuditUnavailable(OSError):
@@ -78,10 +88,19 @@ class ChainState:
     last_id: int = 0
     last_hash: str = CHAIN_START
     problem: str | None = None
+    at_entry: bool = True  # the problem is at an entry of the chain (not the store as a whole)
 
     @property
     def intact(self) -> bool:
         return self.problem is None
+
+    @property
+    def summary(self) -> str | None:
+        """The problem as a sentence's end: "its chain breaks at entry 4: ..." or what is wrong
+        with the whole store."""
+        if self.problem is None:
+            return None
+        return f"its chain breaks at {self.problem}" if self.at_entry else self.problem
 
 
 def store_path(database: Path | None = None) -> Path:
@@ -207,7 +226,7 @@ class AuditLog(SqliteStore):
         path = Path(path or store_path())
         if not path.exists() and key_path(path).exists():
             raise AuditUnavailable(missing_message(path))
-        self._may_create = not path.exists()
+        self._may_create = created = not path.exists()
         self._lock = threading.Lock()        # the entries kept back
         self._chain_lock = threading.Lock()  # the chain as last checked
         self._unwritten: list[_Queued] = []
@@ -217,9 +236,11 @@ class AuditLog(SqliteStore):
             path.chmod(0o600)  # who looked at which customer is itself personal data
         self._may_create = False
         self._chain_existing_entries()
-        self._key = _key(key_path(path))
+        self._key = self._bind_to_installation(created)
         self._identity = _identity(path)
         self._chain: ChainState | None = None  # not walked yet
+        self._seen: tuple[int, str] | None = None  # the last entry this app saw: (id, hash)
+        self._lost: str | None = None  # that entry was found gone or changed (until the app restarts)
         self._checked_at, self.checked_at, self._walk_seconds = time.monotonic(), None, 0.0
         self._watch = watch
         if watch:
@@ -261,6 +282,35 @@ class AuditLog(SqliteStore):
                 f"{len(rows):,} entries written before the hash chain existed were chained when this release first "
                 "opened the store; the chain vouches for them as they were then."))
 
+    def _bind_to_installation(self, created: bool) -> bytes:
+        """The key, once the store is shown to be this installation's: a new store (or one made
+        before stores were bound, with a note saying so) gets a random store id and its keyed tag;
+        any other store's tag must be the one the key makes. AuditUnavailable when it is not."""
+        key_file = key_path(self.path)
+        with self._write() as con:
+            tagged = con.execute("SELECT count(*) FROM audit_installation").fetchone()[0]
+            if not tagged:
+                if not created and not key_file.exists():
+                    _LOG.warning("the audit log %s had no key file; a new key was made", self.path)
+                key = _key(key_file)
+                store_id = secrets.token_hex(16)
+                con.execute("INSERT INTO audit_installation VALUES (?, ?)", (store_id, _tag(key, store_id)))
+                if not created:
+                    con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)", (
+                        datetime.now().isoformat(timespec="seconds"),
+                        f"This store was made before stores were bound to their installation; it was bound to "
+                        f"{key_file.name} when this release first opened it."))
+                return key
+        if not key_file.exists():
+            raise AuditUnavailable(f"The audit log {self.path} cannot be shown to be this installation's: its key "
+                                   f"file {key_file.name} is missing. Restore the key from the same backup.")
+        key = key_file.read_bytes()
+        with self._connection() as con:
+            problem = _installation_problem(con, key, key_file)
+        if problem is not None:
+            raise AuditUnavailable(f"The audit log {self.path} is {problem}.")
+        return key
+
     # --- writing ----------------------------------------------------------------------------------
 
     def record(self, user_name: str, role: str, action: str, *, page: str = "",
@@ -280,19 +330,52 @@ class AuditLog(SqliteStore):
         count = len(ids) if customers is None else int(customers)
         try:
             with self._write() as con:
-                # Read the last link inside the write transaction: a second writer waits for this one.
-                last = con.execute("SELECT entry_id, entry_hash FROM audit_log ORDER BY entry_id DESC LIMIT 1"
-                                   ).fetchone()
-                entry_id, prev = (last[0] + 1, last[1] or "") if last else (1, CHAIN_START)
-                link = entry_hash(prev, entry_id, moment, user_name, role, action, page, count, text, stored)
-                con.execute(f"INSERT INTO audit_log ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (entry_id, moment, user_name, role, action, page, count, text, prev, link))
-                con.executemany("INSERT INTO audit_customers VALUES (?, ?)",
-                                [(entry_id, customer) for customer in stored])
+                # Inside the write transaction: nothing is chained onto a log cut back or replaced.
+                if (lost := self._seen_problem(con)) is not None:
+                    if self._lost is None:  # left in the store too, for whoever reads it after a restart
+                        con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)", (
+                            moment, f"{lost}; the app that saw it stopped writing here."))
+                else:
+                    # Read the last link inside the write transaction: a second writer waits for this one.
+                    last = con.execute("SELECT entry_id, entry_hash FROM audit_log ORDER BY entry_id DESC LIMIT 1"
+                                       ).fetchone()
+                    entry_id, prev = (last[0] + 1, last[1] or "") if last else (1, CHAIN_START)
+                    link = entry_hash(prev, entry_id, moment, user_name, role, action, page, count, text, stored)
+                    con.execute(f"INSERT INTO audit_log ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                (entry_id, moment, user_name, role, action, page, count, text, prev, link))
+                    con.executemany("INSERT INTO audit_customers VALUES (?, ?)",
+                                    [(entry_id, customer) for customer in stored])
         except sqlite3.Error as error:
             raise AuditUnavailable(f"The audit log {self.path} cannot be written: {error}") from error
+        if lost is not None:
+            self._lose(lost)
+            raise AuditUnavailable(self._broken_message(self.chain))
+        self._saw(entry_id, link)
         self._chain_written(entry_id, prev, link)
+        with contextlib.suppress(OSError):  # the app's own write changed the file: no reason to look again
+            self._identity = _identity(self.path)
         return entry_id
+
+    def _seen_problem(self, con: sqlite3.Connection) -> str | None:
+        """Whether the last entry this app saw is still there with the same hash (one indexed read)."""
+        seen = self._seen
+        if seen is None:
+            return None
+        found = con.execute("SELECT entry_hash FROM audit_log WHERE entry_id = ?", (seen[0],)).fetchone()
+        if found is not None and found[0] == seen[1]:
+            return None
+        return (f"entry {seen[0]} (hash {seen[1][:16]}) that this app saw is gone or changed: the log was cut or "
+                "replaced")
+
+    def _saw(self, entry_id: int, link: str) -> None:
+        with self._chain_lock:
+            if self._lost is None and (self._seen is None or entry_id >= self._seen[0]):
+                self._seen = (entry_id, link)
+
+    def _lose(self, problem: str) -> None:
+        if self._lost is None:
+            _LOG.error("the audit log %s: %s", self.path, problem)
+            self._lost = problem
 
     def _chain_written(self, entry_id: int, prev: str, link: str) -> None:
         """Move the checked chain on by the entry just written; when another writer (a command-line
@@ -316,7 +399,10 @@ class AuditLog(SqliteStore):
     def _write_queued(self, entry: _Queued) -> None:
         with self._lock:
             self._unwritten.append(entry)
-        self._write_unwritten()
+        if self._write_unwritten() is not None:  # who did what stays in the server log if the app stops now
+            user_name, role, action = entry.args
+            _LOG.error("audit entry kept in memory until the log takes it: %s by %s (%s) on %s", action, user_name,
+                       role, entry.options.get("page") or "-")
 
     def _write_unwritten(self) -> str | None:
         """Write the entries kept back, oldest first; the problem if one still cannot be written."""
@@ -338,41 +424,54 @@ class AuditLog(SqliteStore):
 
     def health(self) -> str | None:
         """Why the log cannot be trusted to record a view right now, for an admin; None when it can.
-        Cheap (a stat and an access check) unless something is wrong or the file was replaced."""
+        Cheap (two stats and an access check, about 14 µs) unless something is wrong or someone
+        else wrote the file."""
         try:
             identity = _identity(self.path)
         except FileNotFoundError:
             return missing_message(self.path)
-        if identity != self._identity:  # restored from a backup, or swapped
+        if identity != self._identity:  # written by someone else, restored from a backup, or swapped
+            replaced = identity[:2] != self._identity[:2]
             self._identity = identity
-            self.check_chain()
+            if replaced:
+                self.check_chain()
+            else:
+                self._check_new_entries()
         if not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
             return f"The audit log {self.path} cannot be written: the file or its folder is read-only."
         if self._write_problem is not None and (problem := self._write_unwritten()) is not None:
             return problem
-        chain = self._chain
+        chain = self.chain
         if chain is not None and not chain.intact:
-            return (f"The audit log {self.path} has been tampered with: its chain breaks at {chain.problem}. "
-                    "`python -m crm360 audit verify` shows the same.")
+            return self._broken_message(chain)
         pause = max(FULL_CHECK_SECONDS, self._walk_seconds / FULL_CHECK_SHARE)
         if self._watch and time.monotonic() - self._checked_at > pause:
             self._checked_at = time.monotonic()
             _CHECKER.submit(self.check_chain)
         return None
 
+    def _broken_message(self, chain: ChainState) -> str:
+        then = ("Restore it from a backup and restart the app (which trusts the restored log from there)."
+                if self._lost is not None else "`python -m crm360 audit verify` shows the same.")
+        return f"The audit log {self.path} has been tampered with: {chain.summary}. {then}"
+
     @property
     def chain(self) -> ChainState | None:
         """The chain as last checked (by the whole walk, then entry by entry as they are written);
-        None until the first walk since opening has finished."""
-        return self._chain
+        None until the first walk since opening has finished. Broken once the last entry this app
+        saw was found gone or changed, whatever the walk of what is there says."""
+        chain = self._chain
+        if self._lost is not None and (chain is None or chain.intact):
+            return ChainState(problem=self._lost, at_entry=False)
+        return chain
 
     def check_chain(self) -> ChainState:
         """Walk the whole chain again."""
         started = time.monotonic()
         try:
-            found = self.verify()
+            found = self._walk_store()
         except AuditUnavailable as error:
-            found = ChainState(problem=f"the store cannot be read ({error})")
+            found = ChainState(problem=f"the store cannot be read ({error})", at_entry=False)
         with self._chain_lock:
             self._chain = found
         self._checked_at, self.checked_at = time.monotonic(), datetime.now()
@@ -380,22 +479,50 @@ class AuditLog(SqliteStore):
         return found
 
     def _check_new_entries(self) -> None:
+        """The last entry this app saw is still there, and the entries after the checked chain
+        check out."""
+        lost = None
         with self._chain_lock:
-            if self._chain is None or not self._chain.intact:  # a broken chain stays so until walked again
-                return
             try:
                 with self._connection() as con:
-                    self._chain = walk_chain(con, self._chain)
+                    lost = self._seen_problem(con)
+                    chain = self._chain
+                    if lost is None and chain is not None and chain.intact:  # a broken one stays so until walked
+                        self._chain = walk_chain(con, chain)
             except sqlite3.Error as error:
                 _LOG.error("the audit chain could not be checked: %s", error)
+            chain = self._chain
+        if lost is not None:
+            self._lose(lost)
+        elif chain is not None and chain.intact and chain.entries:
+            self._saw(chain.last_id, chain.last_hash)
 
     def verify(self) -> ChainState:
-        """Walk the whole chain from its first entry."""
+        """Walk the whole chain from its first entry (and check the store is this installation's)."""
+        return self._walk_store()
+
+    def _walk_store(self) -> ChainState:
+        """The whole store in one read snapshot: its installation tag, the last entry this app saw,
+        then every entry's link."""
         try:
             with self._connection() as con:
-                return walk_chain(con)
+                con.execute("BEGIN")
+                try:
+                    foreign = _installation_problem(con, self._key, key_path(self.path))
+                    lost = None if foreign else self._seen_problem(con)
+                    chain = walk_chain(con) if foreign is None and lost is None else None
+                finally:
+                    con.execute("COMMIT")  # ends the read snapshot
         except sqlite3.Error as error:
             raise AuditUnavailable(f"The audit log {self.path} cannot be read: {error}") from error
+        if foreign is not None:
+            return ChainState(problem=foreign, at_entry=False)
+        if lost is not None:
+            self._lose(lost)
+            return ChainState(problem=lost, at_entry=False)
+        if chain.intact and chain.entries:
+            self._saw(chain.last_id, chain.last_hash)
+        return chain
 
     def notes(self) -> list[str]:
         """What was done to the chain itself (e.g. entries from before it, chained once)."""
@@ -448,9 +575,32 @@ class AuditLog(SqliteStore):
                                               "ORDER BY rowid", (entry_id,)).fetchall()]
 
 
-def _identity(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_dev, stat.st_ino
+def _identity(path: Path) -> tuple[int, ...]:
+    """The file (device, inode) and its state (size and change time, of the write-ahead log too):
+    two stats, a few microseconds. Any write changes it."""
+    store = path.stat()
+    try:
+        wal = path.with_name(path.name + "-wal").stat()
+        written = (wal.st_size, wal.st_mtime_ns)
+    except FileNotFoundError:
+        written = (-1, -1)
+    return store.st_dev, store.st_ino, store.st_size, store.st_mtime_ns, *written
+
+
+def _tag(key: bytes, store_id: str) -> str:
+    return hmac.new(key, f"audit store {store_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _installation_problem(con: sqlite3.Connection, key: bytes, key_file: Path) -> str | None:
+    """None when the store's tag is the one this installation's key makes for its store id."""
+    try:
+        tags = con.execute("SELECT store_id, tag FROM audit_installation").fetchall()
+    except sqlite3.OperationalError:  # a store from before the tag, put in this one's place
+        tags = []
+    if len(tags) == 1 and hmac.compare_digest(str(tags[0][1]), _tag(key, str(tags[0][0]))):
+        return None
+    return (f"not this installation's audit log: its tag was not made with {key_file.name} (another store was put "
+            "in its place, or the key was replaced)")
 
 
 def _key(path: Path) -> bytes:

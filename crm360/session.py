@@ -23,10 +23,12 @@ from crm360.access import User
 from crm360.audit import AuditLog, AuditUnavailable
 
 LOCAL = User("local", "all")
-# Pages that show individual customers: closed while the audit log cannot record who looks.
-PERSONAL_DATA_PAGES = frozenset({"customer", "segments", "outreach", "campaigns", "data-health", "audit"})
-AUDIT_CLOSED = ("This page shows customer data, and the audit log that records who looks at it cannot be written "
-                "right now, so the page is closed. An admin has been alerted; try again later.")
+# Pages whose views or actions are audited (they show individual customers, or change users,
+# campaigns or identity decisions): closed while the audit log cannot record them, so that no view
+# goes unrecorded and no change is made that the log would not hold.
+AUDITED_PAGES = frozenset({"customer", "segments", "outreach", "campaigns", "data-health", "audit", "users"})
+AUDIT_CLOSED = ("What is seen and done on this page is recorded in the audit log, which cannot be written right "
+                "now, so the page is closed. An admin has been alerted; try again later.")
 _LOG = logging.getLogger(__name__)
 _USER, _LAST_ACTIVE, _NOTICE = "signed_in_user", "last_active_at", "sign_in_notice"
 
@@ -104,7 +106,9 @@ def _forget() -> None:
 
 
 def sign_in_form() -> None:
-    """The sign-in page: shown instead of any page until someone signs in."""
+    """The sign-in page: shown instead of any page until someone signs in. It stays open while the
+    audit log cannot be written, so that an admin can sign in and see the alert: every audited page
+    is closed then, and the sign-in that the log cannot take goes to the server log instead."""
     st.title("Customer 360", anchor=False)
     if notice := st.session_state.pop(_NOTICE, None):
         st.info(notice)
@@ -197,9 +201,9 @@ def require(page: str) -> User:
 
 
 def _close_without_audit(user: User, page: str) -> None:
-    """Fail closed: a page with customer data is not served while the audit log is missing,
-    unwritable or tampered with; admins see why on every page, and the server log says it too."""
-    if page not in PERSONAL_DATA_PAGES and user.role not in ("admin", "all"):
+    """Fail closed: an audited page is not served while the audit log is missing, unwritable or
+    tampered with; admins see why on every page, and the server log says it too."""
+    if page not in AUDITED_PAGES and user.role not in ("admin", "all"):
         return
     problem = audit_problem()
     if problem is None:
@@ -209,7 +213,7 @@ def _close_without_audit(user: User, page: str) -> None:
     _LOG.error("audit log unavailable: %s", problem)
     if user.role in ("admin", "all"):
         st.error(f"Audit log alert: {plain(problem)}", icon=":material/gpp_bad:")
-    if page in PERSONAL_DATA_PAGES:
+    if page in AUDITED_PAGES:
         st.warning(AUDIT_CLOSED, icon=":material/lock:")
         st.stop()
 

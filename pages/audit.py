@@ -17,8 +17,8 @@ TEXT = {
               "covers the one before it, so an entry changed or removed outside the app shows here, on every "
               "page with customer data (closed until it is resolved) and in `python -m crm360 audit verify`.",
     "walking": "The hash chain is being checked since the app started; the result shows here when done.",
-    "broken": "The hash chain breaks at {problem}. Pages with customer data are closed until the store is restored "
-              "from a backup.",
+    "broken": "The audit log cannot be trusted: {problem}. Pages with customer data are closed until the store is "
+              "restored from a backup.",
     "check": "Check the whole chain now",
     "customer_help": "Entries that concern this customer: views, searches that listed them, lists and exports that "
                      "held them.",
@@ -39,7 +39,7 @@ chain = log.chain
 if chain is None:
     st.info(TEXT["walking"], icon=":material/hourglass_top:")
 elif not chain.intact:  # found by the check just asked for
-    st.error(TEXT["broken"].format(problem=ui.plain(chain.problem)), icon=":material/gpp_bad:")
+    st.error(TEXT["broken"].format(problem=ui.plain(chain.summary)), icon=":material/gpp_bad:")
     st.stop()
 else:
     st.success(TEXT["intact"].format(entries=chain.entries, checked=f"{log.checked_at:%d.%m.%Y %H:%M:%S}"),

@@ -140,6 +140,9 @@ st.download_button(
     file_name=f"campaign-{chosen}.csv", mime="text/csv", disabled=working.is_empty(),
     help="The customers still to contact who may be contacted now, with the address for the campaign's channel: "
          "the control group, those contacted already and those who may not be contacted now are left out.")
+member_ids = members["customer_id"].to_list()
+session.record_when_changed("campaign-members", (chosen, tuple(member_ids)), "list_view", page="campaigns",
+                            customer_ids=member_ids, campaign=chosen, list="campaign members")
 st.dataframe(members.with_columns(ui.profile_link(user),
                                   pl.col("contacted_at").str.to_datetime(strict=False))
              .select("profile", "customer_id", "control", "reasons", "contacted_at", "outcome"),

@@ -1,4 +1,5 @@
 """Data health: every ETL run, its row accounting per file, and the quarantined rows."""
+import polars as pl
 import streamlit as st
 
 from crm360 import identity_review, session, ui
@@ -39,6 +40,10 @@ else:
     st.dataframe(summary, hide_index=True, width="stretch")
     chosen = st.selectbox("Show rows from", ["all files", *summary["source_file"].unique().sort()])
     rows = health.quarantine_rows(db, None if chosen == "all files" else chosen)
+    # Raw values carry no customer number but may be anyone's name, phone or e-mail: the entry says
+    # which rows were shown (the first ones of this run and file, by file and line).
+    session.record_when_changed("quarantine-rows", (info["run_id"], chosen), "list_view", page="data-health",
+                                list="quarantine", run=info["run_id"], file=chosen, rows=rows.height)
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(f"First {rows.height} rows by file and line. Raw values are shown as text.")
     # The whole quarantine, built when the button is clicked: the file, line, field, reason and
@@ -63,6 +68,10 @@ else:
                           if rule in set(identity["rule"])))
     merged = health.merged_records(db)
     if merged.height:
+        merged_ids = pl.concat([merged["merged_id"], merged["survivor_id"]]).drop_nulls().unique(
+            maintain_order=True).to_list()
+        session.record_when_changed("merged-records", tuple(merged_ids), "list_view", page="data-health",
+                                    customer_ids=merged_ids, list="merged customer numbers")
         with st.expander(f"Merged customer numbers ({merged.height:,} shown)"):
             st.dataframe(merged, hide_index=True, width="stretch")
 
@@ -76,6 +85,9 @@ if not pending:
 else:
     shown = f"; the first {pairs.height} below." if pending > pairs.height else "."
     st.caption(f"{pending:,} pairs to judge{shown}")
+    pair_ids = pl.concat([pairs["customer_a"], pairs["customer_b"]]).drop_nulls().unique(maintain_order=True).to_list()
+    session.record_when_changed("possible-duplicates", tuple(pair_ids), "list_view", page="data-health",
+                                customer_ids=pair_ids, list="possible duplicates")
     st.dataframe(pairs, hide_index=True, width="stretch")
     labels = {f"{r['customer_a']} {r['full_name_a']} / {r['customer_b']} {r['full_name_b']} ({r['reasons']})":
               (r["customer_a"], r["customer_b"]) for r in pairs.iter_rows(named=True)}

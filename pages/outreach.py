@@ -195,6 +195,9 @@ candidates = outreach.overdue_complaints(db, now)
 if candidates.is_empty():
     st.success("Every complaint older than the promise has an answer.")
 else:
+    overdue_ids = candidates["customer_id"].unique(maintain_order=True).to_list()
+    session.record_when_changed("outreach-overdue", tuple(overdue_ids), "list_view", page="outreach",
+                                customer_ids=overdue_ids, list="complaints past the promise")
     shown = candidates.with_columns(
         candidates["phone"].map_elements(mask_phone, return_dtype=str).alias("phone"),
         (candidates["category"].str.replace_all("_", " ")).alias("category"),
@@ -224,6 +227,9 @@ if fixed.is_empty():
     st.info("No customer is waiting to hear about a fixed defect.")
 else:
     st.metric("Customers to tell", f"{fixed['customer_id'].n_unique():,}")
+    fixed_ids = fixed["customer_id"].unique(maintain_order=True).to_list()
+    session.record_when_changed("outreach-fixed", tuple(fixed_ids), "list_view", page="outreach",
+                                customer_ids=fixed_ids, list="tell them it is fixed")
     st.dataframe(
         fixed.with_columns(ui.profile_link(user))
         .select("profile", "defect", "fix_shipped_at", "full_name", "customer_id", "city",

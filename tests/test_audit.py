@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -26,10 +27,11 @@ from tests.conftest import sign_in_session
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "../dashboard.py"
-PERSONAL_PAGES = {"customer": "pages/customer.py", "segments": "pages/segments.py", "outreach": "pages/outreach.py",
-                  "campaigns": "pages/campaigns.py", "data-health": "pages/data-health.py", "audit": "pages/audit.py"}
+AUDITED_PAGES = {"customer": "pages/customer.py", "segments": "pages/segments.py", "outreach": "pages/outreach.py",
+                 "campaigns": "pages/campaigns.py", "data-health": "pages/data-health.py", "audit": "pages/audit.py",
+                 "users": "pages/users.py"}
 ROLE_OF = {"customer": "agent", "segments": "marketing", "outreach": "marketing", "campaigns": "marketing",
-           "data-health": "admin", "audit": "admin"}
+           "data-health": "admin", "audit": "admin", "users": "admin"}
 
 
 class _RecordingMediaFiles(MediaFileManager):
@@ -265,8 +267,9 @@ def test_a_store_from_before_the_chain_is_chained_once_and_says_so(tmp_path):
     log.record("deniz", "marketing", "list_view", customer_ids=[5])
     assert log.verify().intact and log.verify().entries == 3
     assert [e.user_name for e in log.search()] == ["deniz", "can", "elif"]
-    [note] = log.notes()
-    assert "2 entries written before the hash chain existed" in note
+    chained, bound = log.notes()
+    assert "2 entries written before the hash chain existed" in chained
+    assert "made before stores were bound to their installation" in bound
     with sqlite3.connect(path) as con, pytest.raises(sqlite3.DatabaseError, match="append-only"):
         con.execute("UPDATE audit_log SET user_name = 'x'")
     done = _verify(path)
@@ -289,16 +292,17 @@ def test_two_writers_at_once_never_fork_the_chain(tmp_path):
 
 # --- failing closed -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("page", list(PERSONAL_PAGES))
-def test_a_store_deleted_while_the_app_runs_closes_every_page_with_customer_data(signed_in, page):
+@pytest.mark.parametrize("page", list(AUDITED_PAGES))
+def test_a_store_deleted_while_the_app_runs_closes_every_audited_page(signed_in, page):
     role = ROLE_OF[page]
-    signed_in(role, PERSONAL_PAGES[page])  # the log exists and the page opens
+    signed_in(role, AUDITED_PAGES[page])  # the log exists and the page opens
     session.flush_audit()
     store = audit.store_path()
     store.unlink()
-    app = signed_in(role, PERSONAL_PAGES[page])
+    app = signed_in(role, AUDITED_PAGES[page])
     assert [w.value for w in app.warning] == [session.AUDIT_CLOSED]
     assert not app.dataframe and not app.metric and not app.get("download_button")
+    assert [b.label for b in app.button] == ["Sign out"] and not app.get("form")
     alerts = [e.value for e in app.error if e.value.startswith("Audit log alert")]
     assert (role == "admin") == bool(alerts) and all("missing" in a for a in alerts)
     session.flush_audit()
@@ -311,10 +315,38 @@ def test_admins_are_alerted_on_every_page_and_other_pages_stay_open(signed_in):
     signed_in("admin")
     session.flush_audit()
     audit.store_path().unlink()
-    users_page = signed_in("admin", "pages/users.py")
-    assert any(e.value.startswith("Audit log alert") for e in users_page.error) and users_page.dataframe
+    overview = signed_in("admin")
+    assert any(e.value.startswith("Audit log alert") for e in overview.error) and overview.metric
     trends = signed_in("executive", "pages/trends.py")
     assert not trends.error and trends.metric
+
+
+def test_every_page_that_records_an_audit_entry_is_closed_while_the_log_cannot_take_it():
+    """A page that changes something (users, campaigns, identity decisions) or lists customers
+    writes an entry: it must be in the set of pages that close."""
+    recording = set()
+    for page in (ROOT / "pages").glob("*.py"):
+        text = page.read_text(encoding="utf-8")
+        if any(call in text for call in ("session.record(", "session.record_when_changed(")):
+            [name] = re.findall(r'session\.require\("([^"]*)"\)', text)
+            recording.add(name)
+    assert {"users", "campaigns", "data-health", "outreach"} <= recording
+    assert recording <= session.AUDITED_PAGES, recording - session.AUDITED_PAGES
+
+
+def test_an_admin_can_sign_in_while_the_log_is_missing_and_sees_the_alert(signed_in, caplog):
+    UserStore().add("ayse", "admin", "a long enough password 1")
+    signed_in("admin")
+    session.flush_audit()
+    audit.store_path().unlink()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.text_input[0].input("ayse")
+    app.text_input[1].input("a long enough password 1")
+    app.button[0].click().run()
+    assert not app.exception and not app.text_input  # signed in: the overview, not the form
+    assert any(e.value.startswith("Audit log alert") and "missing" in e.value for e in app.error)
+    assert any("sign_in by ayse" in r.getMessage() for r in caplog.records)  # in the server log instead
 
 
 def test_a_broken_chain_closes_the_pages_and_the_audit_page_says_where(signed_in, small_db):
@@ -363,6 +395,120 @@ def test_a_store_replaced_while_the_app_runs_is_walked_again(signed_in):
     assert [w.value for w in app.warning] == [session.AUDIT_CLOSED]
 
 
+def _fresh_store_in_place_of(store: Path, *, with_key_of: Path | None = None) -> None:
+    """What the tester did: an empty store made elsewhere (with its own key, or its tag remade with
+    this installation's key by someone who has it) moved over the app's store while it runs."""
+    elsewhere = store.parent / "elsewhere"
+    elsewhere.mkdir()
+    fresh = AuditLog(elsewhere / store.name)
+    if with_key_of is not None:
+        key = with_key_of.read_bytes()
+        with closing(sqlite3.connect(fresh.path, isolation_level=None)) as con:
+            [(store_id,)] = con.execute("SELECT store_id FROM audit_installation").fetchall()
+            con.execute("DROP TRIGGER audit_installation_append_only_update")
+            con.execute("UPDATE audit_installation SET tag = ?", (audit._tag(key, store_id),))
+    os.replace(fresh.path, store)
+
+
+def _closed_with_alert(signed_in, *expected: str) -> None:
+    outreach = signed_in("marketing", "pages/outreach.py")
+    assert [w.value for w in outreach.warning] == [session.AUDIT_CLOSED] and not outreach.dataframe
+    admin = signed_in("admin", "pages/audit.py")
+    [alert] = [_as_read(e.value) for e in admin.error if e.value.startswith("Audit log alert")]
+    assert all(part in alert for part in expected), alert
+    assert not any("Hash chain intact" in s.value for s in admin.success)
+
+
+def test_a_fresh_store_from_another_installation_in_place_of_the_log_is_refused(signed_in):
+    signed_in("marketing", "pages/outreach.py")
+    session.flush_audit()
+    store = audit.store_path()
+    _fresh_store_in_place_of(store)
+    _closed_with_alert(signed_in, "not this installation's audit log")
+    done = _verify(store)
+    assert done.returncode == 1 and "not this installation's audit log" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_fresh_store_tagged_with_the_key_in_place_of_the_log_is_noticed_by_the_running_app(signed_in):
+    signed_in("marketing", "pages/outreach.py")
+    session.flush_audit()
+    store = audit.store_path()
+    seen = session.audit_log().search(limit=1)[0].entry_id
+    _fresh_store_in_place_of(store, with_key_of=audit.key_path(store))
+    assert _verify(store).returncode == 0  # what cannot be told apart without the app's memory (README)
+    _closed_with_alert(signed_in, f"entry {seen} (hash ", "that this app saw is gone or changed",
+                       "the log was cut or replaced")
+
+
+def _cut_tail(store: Path, keep: int) -> None:
+    """Drop the delete guards, delete the newest entries, put the guards back."""
+    _tamper(store, f"DELETE FROM audit_customers WHERE entry_id > {keep}",
+            f"DELETE FROM audit_log WHERE entry_id > {keep}")
+    with closing(sqlite3.connect(store, isolation_level=None)) as con:
+        con.executescript(audit.SCHEMA)
+
+
+def test_a_tail_cut_while_the_app_runs_is_noticed_at_the_next_view(signed_in):
+    signed_in("marketing", "pages/outreach.py")
+    signed_in("marketing", "pages/segments.py")
+    session.flush_audit()
+    store = audit.store_path()
+    newest = AuditLog(store).search(limit=1)[0].entry_id
+    _cut_tail(store, newest - 2)
+    assert AuditLog(store).verify().intact  # the rest of the chain checks out
+    _closed_with_alert(signed_in, f"entry {newest} (hash ", "that this app saw is gone or changed")
+
+
+def test_the_app_writes_nothing_onto_a_cut_log_and_its_walk_finds_the_cut(tmp_path):
+    path = tmp_path / "a.sqlite"
+    log = _log_with_entries(path)
+    _cut_tail(path, 1)
+    with pytest.raises(AuditUnavailable, match=r"entry 3 .* that this app saw is gone or changed"):
+        log.record("elif", "agent", "profile_view", customer_ids=[1000045])  # before any health check
+    assert [e.entry_id for e in AuditLog(path).search()] == [1]  # no new entry took the id of a removed one
+    assert any("entry 3" in note and "stopped writing" in note for note in AuditLog(path).notes())
+
+    walked = tmp_path / "b.sqlite"
+    _log_with_entries(walked)
+    watched = AuditLog(walked, watch=True)
+    audit.flush(include_walks=True)
+    assert watched.chain.intact and watched.chain.last_id == 3
+    _cut_tail(walked, 2)
+    chain = watched.check_chain()  # as the periodic walk does
+    assert not chain.intact and "entry 3 (hash" in chain.summary and "tampered with" in watched.health()
+
+
+def test_the_health_check_looks_again_only_when_the_file_changed(tmp_path, monkeypatch):
+    log = _log_with_entries(tmp_path / "a.sqlite")
+    log.health()
+    looks: list[int] = []
+    monkeypatch.setattr(log, "_check_new_entries", lambda: looks.append(1))
+    for _ in range(100):
+        log.health()
+    assert not looks  # its own writes and an unchanged file: a stat only
+    log.record("elif", "agent", "profile_view", customer_ids=[1000042])
+    log.health()
+    assert not looks
+    AuditLog(tmp_path / "a.sqlite").record("cli", "command line", "export", customer_ids=[1])  # someone else wrote
+    log.health()
+    assert looks == [1]
+
+
+def test_a_store_is_bound_to_the_key_it_was_made_with(tmp_path):
+    _log_with_entries(tmp_path / "a.sqlite")
+    other = tmp_path / "other"
+    other.mkdir()
+    AuditLog(other / "a.sqlite")
+    os.replace(other / "a.sqlite.key", tmp_path / "a.sqlite.key")  # the store kept, its key swapped
+    with pytest.raises(AuditUnavailable, match="not this installation's audit log"):
+        AuditLog(tmp_path / "a.sqlite")
+    (tmp_path / "a.sqlite.key").unlink()
+    with pytest.raises(AuditUnavailable, match=r"key file a\.sqlite\.key is missing"):
+        AuditLog(tmp_path / "a.sqlite")
+    assert not (tmp_path / "a.sqlite.key").exists()  # no new key made for a bound store
+
+
 def test_entries_that_cannot_be_written_close_the_pages_and_are_written_once_it_can(signed_in):
     signed_in("marketing", "pages/outreach.py")
     session.flush_audit()
@@ -398,6 +544,8 @@ def test_the_health_check_a_lookup_waits_for_is_cheap(tmp_path):
 
 def test_the_audit_page_shows_the_chain_and_survives_bad_filters(signed_in):
     app = signed_in("admin", "pages/audit.py")
+    audit.flush(include_walks=True)  # the first walk runs on a thread of its own; a busy machine may not be done
+    app.run()
     assert any("Hash chain intact" in s.value for s in app.success)
     [customer] = [t for t in app.text_input if t.label == "Customer number"]
     for typed in ("²³", "１２３", "99999999999999", "-1", "1e5"):
@@ -452,3 +600,51 @@ def test_the_audit_pages_own_check_shows_where_the_chain_breaks(signed_in):
     check.click().run()
     assert not app.exception and not app.dataframe
     assert any("breaks at entry 1" in _as_read(e.value) for e in app.error)
+
+
+# --- every view of named customers is recorded --------------------------------------------------
+
+def _table_with(app: AppTest, column: str):
+    [table] = [d.value for d in app.dataframe if column in d.value.columns]
+    assert len(table), f"the table with {column} is empty in the test data"
+    return table
+
+
+def _listed(page: str, what: str) -> list[int]:
+    """The customers named by the one list_view entry of that list."""
+    [entry] = [e for e in _entries(action="list_view") if e.page == page and e.detail.get("list") == what]
+    listed = AuditLog().customers_of(entry.entry_id)
+    assert entry.customers == len(listed)
+    return listed
+
+
+def test_the_outreach_pages_service_tables_record_the_customers_they_show(signed_in, small_db, monkeypatch):
+    from crm360.queries import outreach
+
+    # The test data has no complaint left unanswered past the promise: five real customers have one here.
+    overdue = small_db.frame(
+        """SELECT row_number() OVER (ORDER BY customer_id) AS complaint_id, customer_id, full_name, city,
+                  'late_delivery' AS category, 'high' AS severity, 'phone' AS channel,
+                  TIMESTAMP '2026-06-28 10:00' AS opened_at, 49.5 AS hours_waiting, phone, email, net_revenue_try
+           FROM customer_summary ORDER BY customer_id LIMIT 5""")
+    monkeypatch.setattr(outreach, "overdue_complaints", lambda db, now, limit=500: overdue)
+    app = signed_in("marketing", "pages/outreach.py")
+    shown = _table_with(app, "complaint_id")
+    assert set(_listed("outreach", "complaints past the promise")) == {int(c) for c in shown["customer_id"]} == set(
+        overdue["customer_id"])
+    fixed = _table_with(app, "fix_description")
+    assert set(_listed("outreach", "tell them it is fixed")) == {int(c) for c in fixed["customer_id"]}
+
+
+def test_the_campaign_member_table_records_the_customers_it_shows(signed_in, small_db):
+    from datetime import date
+
+    from crm360.campaigns import CampaignStore, NewCampaign
+
+    first = small_db.frame("SELECT customer_id FROM customer_summary ORDER BY customer_id LIMIT 30")
+    members = first["customer_id"].to_list()
+    CampaignStore(Path(os.environ["CRM_CAMPAIGNS"])).create(
+        NewCampaign("Spring", "Deniz", "email", date(2026, 6, 30), control_share=0.2), [(c, "") for c in members])
+    app = signed_in("marketing", "pages/campaigns.py")
+    shown = _table_with(app, "contacted_at")
+    assert sorted(_listed("campaigns", "campaign members")) == sorted(int(c) for c in shown["customer_id"]) == members

@@ -311,6 +311,23 @@ def test_data_health_lists_the_possible_duplicates_and_saves_a_decision(company_
     assert AuditLog().customers_of(entry.entry_id) == [1006, 1007]
 
 
+def test_data_health_records_the_quarantine_and_the_customers_of_its_identity_tables(company_path, monkeypatch,
+                                                                                      tmp_path):
+    app = _app(company_path, monkeypatch, tmp_path)
+    app.run()
+    app.switch_page("pages/data-health.py").run()
+    assert not app.exception, app.exception
+    tables = {name: d.value for d in app.dataframe for name in ("raw_value", "customer_a", "survivor_id")
+              if name in d.value.columns}
+    session.flush_audit()
+    lists = {e.detail.get("list"): e for e in AuditLog().search(action="list_view") if e.page == "data-health"}
+    assert lists["quarantine"].detail["rows"] == len(tables["raw_value"]) > 0 and lists["quarantine"].detail["run"]
+    pairs, merged = tables["customer_a"], tables["survivor_id"]
+    for name, shown in (("possible duplicates", [*pairs["customer_a"], *pairs["customer_b"]]),
+                        ("merged customer numbers", [*merged["merged_id"], *merged["survivor_id"]])):
+        assert set(AuditLog().customers_of(lists[name].entry_id)) == {int(c) for c in shown} != set(), name
+
+
 def test_a_link_to_a_merged_customer_number_opens_the_survivor(company_path, monkeypatch, tmp_path):
     app = _app(company_path, monkeypatch, tmp_path)
     app.query_params["customer"] = "1003"
