@@ -569,6 +569,23 @@ class AuditLog(SqliteStore):
         return [Entry(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
                 for r in rows]
 
+    def first_customers(self, entry_ids: list[int], per_entry: int = 5) -> dict[int, list[int]]:
+        """The first customer numbers of each entry (in the order recorded), for a listing that
+        answers "which customers did this agent look at" without opening each entry."""
+        if not entry_ids:
+            return {}
+        marks = ", ".join("?" * len(entry_ids))
+        with self._connection() as con:
+            rows = con.execute(
+                f"""SELECT entry_id, customer_id FROM (
+                        SELECT entry_id, customer_id, row_number() OVER (PARTITION BY entry_id ORDER BY rowid) AS n
+                        FROM audit_customers WHERE entry_id IN ({marks}))
+                    WHERE n <= ? ORDER BY entry_id, n""", (*entry_ids, per_entry)).fetchall()
+        found: dict[int, list[int]] = {}
+        for entry_id, customer_id in rows:
+            found.setdefault(entry_id, []).append(customer_id)
+        return found
+
     def customers_of(self, entry_id: int) -> list[int]:
         with self._connection() as con:
             return [r[0] for r in con.execute("SELECT customer_id FROM audit_customers WHERE entry_id = ? "

@@ -10,7 +10,10 @@ import streamlit as st
 from crm360 import audit, session, ui
 from crm360.glossary import GLOSSARY
 
+CUSTOMER_NUMBERS_SHOWN = 5
 TEXT = {
+    "numbers_help": f"The first {CUSTOMER_NUMBERS_SHOWN} customers the entry concerns, in the order recorded; filter "
+                    "by a customer number to see every entry about that customer.",
     "intro": "Every profile view, search, list view, export, campaign change, duplicate decision, user change and "
              "sign-in, append-only (the ETL never touches it; entries cannot be changed or deleted).",
     "intact": "Hash chain intact: all {entries:,} entries check out (last checked {checked}). Each entry's hash "
@@ -82,11 +85,16 @@ if not entries:
     st.info(TEXT["none"])
 else:
     st.caption(f"{len(entries):,} entries, newest first" + (" (the latest 500)" if len(entries) == 500 else "") + ".")
+    numbers = log.first_customers([e.entry_id for e in entries], CUSTOMER_NUMBERS_SHOWN)
     st.dataframe(pl.DataFrame([{"when": e.at, "user": e.user_name, "role": e.role, "action": e.action,
                                 "page": e.page, "customers": e.customers,
+                                "customer_numbers": ", ".join(map(str, numbers.get(e.entry_id, [])))
+                                + (", …" if e.customers > CUSTOMER_NUMBERS_SHOWN else ""),
                                 "detail": json.dumps(e.detail, ensure_ascii=False)}
                                for e in entries]),
                  hide_index=True, width="stretch",
                  column_config={"when": st.column_config.DatetimeColumn("When", format="DD.MM.YYYY HH:mm:ss"),
                                 "customers": st.column_config.NumberColumn(
-                                    "Customers", format="%d", help=GLOSSARY["audit_customers"])})
+                                    "Customers", format="%d", help=GLOSSARY["audit_customers"]),
+                                "customer_numbers": st.column_config.TextColumn(
+                                    "Customer numbers", help=TEXT["numbers_help"])})

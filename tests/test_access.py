@@ -444,6 +444,12 @@ def test_the_audit_page_answers_who_looked_at_a_customer_this_month(signed_in_ap
     assert not app.exception
     [table] = app.dataframe
     assert set(table.value["user"]) == {"elif", "deniz"}
+    customer.input("").run()
+    [person] = [t for t in app.text_input if t.label == "User"]
+    person.input("deniz").run()  # which customers did deniz's entries concern, without a customer filter
+    [table] = app.dataframe
+    shown = table.value  # AppTest gives pandas
+    assert shown[shown["action"] == "export"]["customer_numbers"].tolist() == ["1000042, 1000043"]
     customer.input("1 OR 1=1").run()
     assert any("digits only" in e.value for e in app.error)
 
