@@ -84,7 +84,8 @@ cols = st.columns(4)
 cols[0].metric("Customers to contact", f"{totals['customers']:,}")
 cols[1].metric("Value at stake", ui.money(totals["value_at_stake_try"]), help=GLOSSARY["value_at_stake"])
 cols[2].metric("With a service reason", f"{totals['service']:,}")
-cols[3].metric("With a marketing reason", f"{totals['marketing']:,}")
+if view == outreach_rules.MARKETING:  # a service lead works the customers' own matters only
+    cols[3].metric("With a marketing reason", f"{totals['marketing']:,}")
 if totals["customers"]:
     by_rule = answer.by_rule.with_columns(
         pl.col("rule").replace_strict(rule_names).alias("reason"))

@@ -308,6 +308,7 @@ def test_a_service_lead_sees_service_rows_with_the_detail_their_matter_needs(sig
     marketing_reasons = {rule.reason for rule in RULE_BY_CODE.values() if rule.kind == "marketing"}
     assert not marketing_reasons & {reason for reasons in table["reasons"] for reason in reasons}
     [reason_filter] = [m for m in app.multiselect if m.label == "Reason"]
+    assert "With a marketing reason" not in [metric.label for metric in app.metric]
     offered = set(reason_filter.options)
     assert offered and not offered & {reason.split(":")[0] for reason in marketing_reasons}
 
