@@ -122,20 +122,25 @@ def test_the_users_command_keeps_the_last_admin_and_says_what_a_role_change_did(
 
 # --- the Users page ----------------------------------------------------------------------------
 
+def _signed_in_on(page: str, user: User, monkeypatch, db_path, tmp_path, store, elif_role: str) -> AppTest:
+    """The app signed in as `user` on `page`, with `boss` the only admin and `elif` of `elif_role`."""
+    monkeypatch.delenv("CRM_AUTH", raising=False)
+    monkeypatch.setenv("CRM_DB", str(db_path))
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    store.add("boss", "admin", PASSWORD)
+    store.add("elif", elif_role, PASSWORD)
+    app = AppTest.from_file("../dashboard.py", default_timeout=60)
+    app.session_state["signed_in_user"] = user
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception and not app.error, app.exception or app.error
+    return app
+
+
 @pytest.fixture
 def users_page(small_db_path, monkeypatch, tmp_path, store):
     """The Users page signed in as `boss`, the only admin in the store, beside the agent `elif`."""
-    monkeypatch.delenv("CRM_AUTH", raising=False)
-    monkeypatch.setenv("CRM_DB", str(small_db_path))
-    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
-    store.add("boss", "admin", PASSWORD)
-    store.add("elif", "agent", PASSWORD)
-    app = AppTest.from_file("../dashboard.py", default_timeout=60)
-    app.session_state["signed_in_user"] = User("boss", "admin")
-    app.run()
-    app.switch_page("pages/users.py").run()
-    assert not app.exception, app.exception
-    return app
+    return _signed_in_on("pages/users.py", User("boss", "admin"), monkeypatch, small_db_path, tmp_path, store, "agent")
 
 
 def _change(app: AppTest, name: str, what: str, role: str = "agent") -> None:
@@ -211,17 +216,8 @@ def test_the_page_names_a_removed_user_and_restores_them(users_page, store):
 @pytest.fixture
 def elif_signed_in(small_db_path, monkeypatch, tmp_path, store):
     """elif, a marketing user, signed in on the segments page; boss is the admin."""
-    monkeypatch.delenv("CRM_AUTH", raising=False)
-    monkeypatch.setenv("CRM_DB", str(small_db_path))
-    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
-    store.add("boss", "admin", PASSWORD)
-    store.add("elif", "marketing", PASSWORD)
-    app = AppTest.from_file("../dashboard.py", default_timeout=60)
-    app.session_state["signed_in_user"] = User("elif", "marketing")
-    app.run()
-    app.switch_page("pages/segments.py").run()
-    assert not app.exception and not app.error, app.error
-    return app
+    return _signed_in_on("pages/segments.py", User("elif", "marketing"), monkeypatch, small_db_path, tmp_path, store,
+                         "marketing")
 
 
 def test_removing_a_signed_in_user_ends_their_session_at_their_next_click(elif_signed_in, store):
