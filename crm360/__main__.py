@@ -215,6 +215,10 @@ def _verify_audit(args: argparse.Namespace) -> int:
         return 1
     for note in notes:
         print(f"note: {note}")
+    if cut := [note for note in notes if note.endswith(audit.CUT_NOTE)]:
+        print(f"audit: {path}: a running app found entries it had seen gone ({len(cut)} time(s), notes above): the "
+              "chain that is left checks out, but entries were removed.", file=sys.stderr)
+        return 1
     if not chain.intact:
         print(f"audit: {path}: {chain.summary}; the {chain.entries:,} entries before it check out.", file=sys.stderr)
         return 1

@@ -103,6 +103,10 @@ class ChainState:
         return f"its chain breaks at {self.problem}" if self.at_entry else self.problem
 
 
+# Ends the note a running app leaves when it finds entries it saw gone: `audit verify` fails on it.
+CUT_NOTE = "the app that saw it stopped writing here."
+
+
 def store_path(database: Path | None = None) -> Path:
     """`CRM_AUDIT`, else audit.sqlite beside the published database (or the one given)."""
     beside = database or config.db_path()
@@ -334,7 +338,7 @@ class AuditLog(SqliteStore):
                 if (lost := self._seen_problem(con)) is not None:
                     if self._lost is None:  # left in the store too, for whoever reads it after a restart
                         con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)", (
-                            moment, f"{lost}; the app that saw it stopped writing here."))
+                            moment, f"{lost}; {CUT_NOTE}"))
                 else:
                     # Read the last link inside the write transaction: a second writer waits for this one.
                     last = con.execute("SELECT entry_id, entry_hash FROM audit_log ORDER BY entry_id DESC LIMIT 1"

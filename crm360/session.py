@@ -264,6 +264,14 @@ def _exporter() -> tuple[User, str]:
     return user, str(audit.store_path())
 
 
+def _still_allowed(user: User, users_path: str) -> None:
+    """Refuse a download whose button was drawn before an admin removed the user or changed their
+    role: the click builds the file, and the click is what must be allowed."""
+    if user is not LOCAL and _users(users_path).active_role(user.user_name) != user.role:
+        raise access.AccessError(f"{user.user_name} was removed or given another role since this page was drawn: "
+                                 "no file is made. Reload the page.")
+
+
 def _audited_export(user: User, store: str, page: str, **options: object) -> tuple[str, str]:
     """Write the export's audit entry before any byte leaves (refused while the log is unhealthy);
     returns the file's stamp."""
@@ -282,8 +290,10 @@ def export_file(page: str, build: Callable[[], pl.DataFrame], file_format: str =
     """A download's contents, built when clicked: the rows, stamped with who exported them and
     when, and an audit entry naming the customers in it (or how many) and the filter used."""
     user, store = _exporter()
+    users_path = str(access.store_path())
 
     def make() -> bytes:
+        _still_allowed(user, users_path)
         frame = build()
         ids = frame["customer_id"].drop_nulls().to_list() if "customer_id" in frame.columns else []
         stamp = _audited_export(user, store, page, customer_ids=ids, customers=len(set(ids)), rows=frame.height,
@@ -295,7 +305,9 @@ def export_file(page: str, build: Callable[[], pl.DataFrame], file_format: str =
 def exported_summary(page: str, build: Callable[[tuple[str, str]], bytes], **filters: object) -> Callable[[], bytes]:
     """A printable summary's contents, built when clicked, stamped and recorded like a list."""
     user, store = _exporter()
+    users_path = str(access.store_path())
 
     def make() -> bytes:
+        _still_allowed(user, users_path)
         return build(_audited_export(user, store, page, rows=0, format="html", **filters))
     return make

@@ -77,7 +77,9 @@ st.title("Campaigns")
 db = ui.database()
 now = ui.now_caption(db)
 store = ui.campaigns()
-saved = store.campaigns()
+# Each role works its own kind: a service campaign's list carries phones without marketing consent,
+# which marketing may not see; a marketing list is none of the service lead's business.
+saved = [c for c in store.campaigns() if c["kind"] in campaign_contacts.kinds_for(user.role)]
 if not saved:
     st.info("No campaign yet. Create one from a filtered list on the Outreach page.")
     st.stop()
@@ -118,9 +120,15 @@ with left.form("status"):
 reach = campaign_contacts.member_reach(db, member_rows, campaign["channel"], campaign["kind"])
 with right.form("contacted"):
     to_contact = campaign_contacts.working_list(reach)["customer_id"].to_list()
-    customer = st.selectbox("Customer contacted", to_contact) if to_contact else None
+    # No default: when the list changes under an open form (a colleague's record, a new load), the
+    # choice resets to nothing rather than to another customer.
+    customer = st.selectbox("Customer contacted", to_contact, index=None,
+                            placeholder="Pick the customer") if to_contact else None
     outcome = st.selectbox("Outcome", campaigns.OUTCOMES)
-    if st.form_submit_button("Record the contact") and customer is not None:
+    recorded = st.form_submit_button("Record the contact")
+    if recorded and customer is None:
+        st.warning("Pick the customer first (the list may have changed since the page was drawn).")
+    if recorded and customer is not None:
         try:
             store.mark_contacted(chosen, customer, outcome)
             session.record("campaign_change", page="campaigns", customer_ids=[customer], campaign=chosen,
@@ -136,7 +144,9 @@ if blocked := campaign_contacts.blocked_counts(reach):
 working = campaign_contacts.working_list(reach)
 st.download_button(
     f"Download the contact list (CSV, {working.height:,} customers)",
-    session.export_file("campaigns", lambda: working, filters={"campaign": chosen, "channel": campaign["channel"]}),
+    session.export_file("campaigns", lambda: campaign_contacts.working_list(campaign_contacts.member_reach(
+        db, store.members(chosen), campaign["channel"], campaign["kind"])),  # today's consent, at the click
+                        filters={"campaign": chosen, "channel": campaign["channel"]}),
     file_name=f"campaign-{chosen}.csv", mime="text/csv", disabled=working.is_empty(),
     help="The customers still to contact who may be contacted now, with the address for the campaign's channel: "
          "the control group, those contacted already and those who may not be contacted now are left out.")

@@ -153,6 +153,21 @@ def test_no_download_leaves_while_the_audit_log_cannot_record_it(signed_in):
     assert not audit.store_path().exists()
 
 
+@pytest.mark.parametrize("change", ["removed", "demoted"])
+def test_a_download_drawn_before_an_admin_removed_or_demoted_the_user_makes_no_file(signed_in, change):
+    """The click builds the file: a button left on screen must not outlive the right to press it."""
+    from crm360 import access
+
+    app = signed_in("marketing", "pages/outreach.py")
+    button = _downloads(app)["Download the list (CSV)"]
+    users = access.UserStore(access.store_path())
+    users.add("boss", "admin", "a long enough password 1")
+    users.remove("test-marketing") if change == "removed" else users.set_role("test-marketing", "agent")
+    with pytest.raises(access.AccessError, match="no file is made"):
+        _click_download(button)
+    assert not _entries(action="export")
+
+
 def test_tables_offer_no_download_of_their_own():
     """st.dataframe's toolbar would download any table unstamped and unaudited: it is switched
     off for the whole app (the browser test checks the outreach table has no such button)."""
@@ -468,6 +483,8 @@ def test_the_app_writes_nothing_onto_a_cut_log_and_its_walk_finds_the_cut(tmp_pa
         log.record("elif", "agent", "profile_view", customer_ids=[1000045])  # before any health check
     assert [e.entry_id for e in AuditLog(path).search()] == [1]  # no new entry took the id of a removed one
     assert any("entry 3" in note and "stopped writing" in note for note in AuditLog(path).notes())
+    from crm360.__main__ import main
+    assert main(["audit", "verify", "--store", str(path)]) == 1  # what is left checks out, but entries were removed
 
     walked = tmp_path / "b.sqlite"
     _log_with_entries(walked)

@@ -401,5 +401,32 @@ def test_the_campaigns_page_offers_and_exports_only_members_who_may_be_contacted
     app.switch_page("pages/campaigns.py").run()
     assert not app.exception, app.exception
     [contacted] = [box for box in app.selectbox if box.label == "Customer contacted"]
-    assert contacted.options == ["1000901"]
+    assert contacted.options == ["1000901"] and contacted.value is None  # nobody recorded by default
+    [record] = [button for button in app.button if button.label == "Record the contact"]
+    record.click().run()
+    assert not CampaignStore(tmp_path / "campaigns.sqlite").members(1)[0]["contacted_at"]
+    assert any("Pick the customer first" in w.value for w in app.warning)
     assert any("1 asked not to be contacted" in w.value and "1 no marketing consent" in w.value for w in app.warning)
+
+
+def test_each_role_sees_only_its_kind_of_campaign(db, monkeypatch, tmp_path):
+    """A service campaign's list carries phones without marketing consent: not marketing's to see;
+    a marketing list is none of the service lead's business."""
+    from streamlit.testing.v1 import AppTest
+
+    from crm360.access import User
+
+    monkeypatch.delenv("CRM_AUTH", raising=False)
+    monkeypatch.setenv("CRM_DB", str(db.published))
+    monkeypatch.setenv("CRM_CAMPAIGNS", str(tmp_path / "campaigns.sqlite"))
+    CampaignStore(tmp_path / "campaigns.sqlite").create(
+        NewCampaign("Şikayet takibi", "Deniz", "phone", date(2026, 7, 1), kind=SERVICE, control_share=0),
+        [(1_000_906, "overdue_response")])
+    for role, sees in (("marketing", False), ("service_lead", True)):
+        app = AppTest.from_file("../dashboard.py", default_timeout=60)
+        sign_in_session(app, User(f"test-{role}", role))
+        app.run()
+        app.switch_page("pages/campaigns.py").run()
+        assert not app.exception, app.exception
+        assert bool([box for box in app.selectbox if box.label == "Campaign"]) == sees, role
+        assert any("No campaign yet" in i.value for i in app.info) != sees

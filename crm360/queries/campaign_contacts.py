@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from crm360.outreach_rules import SERVICE
+from crm360.outreach_rules import MARKETING, SERVICE
 from crm360.store import Database
 
 # Why a member cannot be contacted now, in words for the page.
@@ -26,6 +26,11 @@ NOT_REACHABLE = {
     "no_consent": "no marketing consent on the channel any more (withdrawn, or refused in İYS)",
     "no_address": "no address on file for the channel",
 }
+
+
+def kinds_for(role: str) -> tuple[str, ...]:
+    """The campaigns a role works: marketing its own, the service lead service ones, local mode both."""
+    return {"marketing": (MARKETING,), "service_lead": (SERVICE,)}.get(role, (MARKETING, SERVICE))
 
 
 def member_reach(db: Database, members: Sequence[dict], channel: str, kind: str) -> pl.DataFrame:
