@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
@@ -55,12 +56,14 @@ def users() -> access.UserStore:
     return _users(str(access.store_path()))
 
 
-def audit_log() -> AuditLog:
-    """The process's audit log; raises AuditUnavailable when it cannot be opened (e.g. deleted)."""
+def audit_log(path: str | None = None) -> AuditLog:
+    """The process's audit log (or the one at `path`); raises AuditUnavailable when it cannot be
+    opened (e.g. deleted)."""
+    path = path or str(audit.store_path())
     try:
-        return _audit(str(audit.store_path()))
+        return _audit(path)
     except sqlite3.Error as error:  # not a store SQLite can write
-        raise AuditUnavailable(f"The audit log {audit.store_path()} cannot be opened: {error}") from error
+        raise AuditUnavailable(f"The audit log {path} cannot be opened: {error}") from error
 
 
 def audit_problem() -> str | None:
@@ -133,7 +136,7 @@ def _record_failed_sign_in(typed: str) -> None:
     """A known user name is recorded as is; any other text may be a password typed in the wrong
     box, so only its keyed fingerprint is kept (enough to tell repeated attempts apart)."""
     name = typed.strip().lower()[:100]
-    if name in {known for known, _, _ in users().users()}:
+    if users().active_role(name) is not None:
         record("sign_in_failed", user=User(name, "none"))
         return
     try:
@@ -255,48 +258,50 @@ def export_stamp(user: User) -> tuple[str, str]:
     return user.title, datetime.now().isoformat(timespec="seconds")
 
 
-def _exporter() -> tuple[User, str]:
-    """Who is exporting and where their export is recorded, taken while the button is drawn: the
-    file itself is built later, on the click, outside the session (no session state there)."""
+@dataclass(frozen=True)
+class _Exporter:
+    """Who is exporting and the stores that judge and record it, taken while the button is drawn:
+    the file itself is built later, on the click, outside the session (no session state there)."""
+    user: User
+    audit_path: str
+    users_path: str
+
+    def check_allowed(self) -> None:
+        """Refuse a click after an admin removed the user or changed their role since the button was
+        drawn: the click builds the file, and the click is what must be allowed."""
+        user = self.user
+        if user is not LOCAL and _users(self.users_path).active_role(user.user_name) != user.role:
+            raise access.AccessError(f"{user.user_name} was removed or given another role since this page was "
+                                     "drawn: no file is made. Reload the page.")
+
+    def record(self, page: str, **options: object) -> tuple[str, str]:
+        """Write the export's audit entry before any byte leaves (refused while the log is
+        unhealthy); returns the file's stamp."""
+        log = audit_log(self.audit_path)
+        if (problem := log.health()) is not None:
+            raise AuditUnavailable(problem)
+        log.record(self.user.user_name, self.user.role, "export", page=page, **options)
+        return export_stamp(self.user)
+
+
+def _exporter() -> _Exporter:
     user = current_user()
     if user is None:
         st.stop()
-    return user, str(audit.store_path())
-
-
-def _still_allowed(user: User, users_path: str) -> None:
-    """Refuse a download whose button was drawn before an admin removed the user or changed their
-    role: the click builds the file, and the click is what must be allowed."""
-    if user is not LOCAL and _users(users_path).active_role(user.user_name) != user.role:
-        raise access.AccessError(f"{user.user_name} was removed or given another role since this page was drawn: "
-                                 "no file is made. Reload the page.")
-
-
-def _audited_export(user: User, store: str, page: str, **options: object) -> tuple[str, str]:
-    """Write the export's audit entry before any byte leaves (refused while the log is unhealthy);
-    returns the file's stamp."""
-    try:
-        log = _audit(store)
-    except sqlite3.Error as error:
-        raise AuditUnavailable(f"The audit log {store} cannot be opened: {error}") from error
-    if (problem := log.health()) is not None:
-        raise AuditUnavailable(problem)
-    log.record(user.user_name, user.role, "export", page=page, **options)
-    return export_stamp(user)
+    return _Exporter(user, str(audit.store_path()), str(access.store_path()))
 
 
 def export_file(page: str, build: Callable[[], pl.DataFrame], file_format: str = "csv",
                 **filters: object) -> Callable[[], bytes]:
     """A download's contents, built when clicked: the rows, stamped with who exported them and
     when, and an audit entry naming the customers in it (or how many) and the filter used."""
-    user, store = _exporter()
-    users_path = str(access.store_path())
+    exporter = _exporter()
 
     def make() -> bytes:
-        _still_allowed(user, users_path)
+        exporter.check_allowed()
         frame = build()
         ids = frame["customer_id"].drop_nulls().to_list() if "customer_id" in frame.columns else []
-        stamp = _audited_export(user, store, page, customer_ids=ids, customers=len(set(ids)), rows=frame.height,
+        stamp = exporter.record(page, customer_ids=ids, customers=len(set(ids)), rows=frame.height,
                                 format=file_format, **filters)
         return export.to_csv(frame, stamp) if file_format == "csv" else export.to_xlsx(frame, stamp=stamp)
     return make
@@ -304,10 +309,9 @@ def export_file(page: str, build: Callable[[], pl.DataFrame], file_format: str =
 
 def exported_summary(page: str, build: Callable[[tuple[str, str]], bytes], **filters: object) -> Callable[[], bytes]:
     """A printable summary's contents, built when clicked, stamped and recorded like a list."""
-    user, store = _exporter()
-    users_path = str(access.store_path())
+    exporter = _exporter()
 
     def make() -> bytes:
-        _still_allowed(user, users_path)
-        return build(_audited_export(user, store, page, rows=0, format="html", **filters))
+        exporter.check_allowed()
+        return build(exporter.record(page, rows=0, format="html", **filters))
     return make
