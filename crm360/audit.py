@@ -153,6 +153,15 @@ def entry_hash(prev_hash: str, entry_id: int, at: str, user_name: str, role: str
 _ENTRY_COLUMNS = "entry_id, at, user_name, role, action, page, customers, detail, prev_hash, entry_hash"
 
 
+def _note(con: sqlite3.Connection, text: str, at: str | None = None) -> None:
+    """A note in the store about the chain itself, for whoever reads it later (`audit verify`)."""
+    con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)",
+                (at or datetime.now().isoformat(timespec="seconds"), text))
+
+
+_ORPHAN_CUSTOMERS = "customer numbers are filed under an entry that is not in the log (added or left behind)"
+
+
 def walk_chain(con: sqlite3.Connection, after: ChainState | None = None) -> ChainState:
     """Check every entry after `after` (from the first without it) against its link and contents;
     stops at the first problem and names the entry and what is wrong."""
@@ -165,8 +174,7 @@ def walk_chain(con: sqlite3.Connection, after: ChainState | None = None) -> Chai
     for entry_id, at, user_name, role, action, page, shown, detail, prev_hash, stored_hash in entries:
         ids: list[int] = []
         if pending is not None and pending[0] < entry_id:
-            return ChainState(count, last_id, last_hash, f"entry {pending[0]}: customer numbers are filed under "
-                                                         "an entry that is not in the log (added or left behind)")
+            return ChainState(count, last_id, last_hash, f"entry {pending[0]}: {_ORPHAN_CUSTOMERS}")
         if pending is not None and pending[0] == entry_id:
             ids, pending = pending[1], next(customers, None)
         if stored_hash is None:
@@ -182,8 +190,7 @@ def walk_chain(con: sqlite3.Connection, after: ChainState | None = None) -> Chai
             continue
         return ChainState(count, last_id, last_hash, f"entry {entry_id}: {problem}")
     if pending is not None:
-        return ChainState(count, last_id, last_hash, f"entry {pending[0]}: customer numbers are filed under an "
-                                                     "entry that is not in the log (added or left behind)")
+        return ChainState(count, last_id, last_hash, f"entry {pending[0]}: {_ORPHAN_CUSTOMERS}")
     return ChainState(count, last_id, last_hash)
 
 
@@ -235,9 +242,7 @@ class AuditLog(SqliteStore):
         self._chain_lock = threading.Lock()  # the chain as last checked
         self._unwritten: list[_Queued] = []
         self._write_problem: str | None = None
-        super().__init__(path)
-        if self._may_create:
-            path.chmod(0o600)  # who looked at which customer is itself personal data
+        super().__init__(path)  # 0600 like every store: who looked at which customer is itself personal data
         self._may_create = False
         self._chain_existing_entries()
         self._key = self._bind_to_installation(created)
@@ -281,10 +286,8 @@ class AuditLog(SqliteStore):
                 last = link
             con.execute("CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log "
                         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
-            con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)", (
-                datetime.now().isoformat(timespec="seconds"),
-                f"{len(rows):,} entries written before the hash chain existed were chained when this release first "
-                "opened the store; the chain vouches for them as they were then."))
+            _note(con, f"{len(rows):,} entries written before the hash chain existed were chained when this release "
+                       "first opened the store; the chain vouches for them as they were then.")
 
     def _bind_to_installation(self, created: bool) -> bytes:
         """The key, once the store is shown to be this installation's: a new store (or one made
@@ -300,10 +303,8 @@ class AuditLog(SqliteStore):
                 store_id = secrets.token_hex(16)
                 con.execute("INSERT INTO audit_installation VALUES (?, ?)", (store_id, _tag(key, store_id)))
                 if not created:
-                    con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)", (
-                        datetime.now().isoformat(timespec="seconds"),
-                        f"This store was made before stores were bound to their installation; it was bound to "
-                        f"{key_file.name} when this release first opened it."))
+                    _note(con, f"This store was made before stores were bound to their installation; it was bound "
+                               f"to {key_file.name} when this release first opened it.")
                 return key
         if not key_file.exists():
             raise AuditUnavailable(f"The audit log {self.path} cannot be shown to be this installation's: its key "
@@ -337,8 +338,7 @@ class AuditLog(SqliteStore):
                 # Inside the write transaction: nothing is chained onto a log cut back or replaced.
                 if (lost := self._seen_problem(con)) is not None:
                     if self._lost is None:  # left in the store too, for whoever reads it after a restart
-                        con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)", (
-                            moment, f"{lost}; {CUT_NOTE}"))
+                        _note(con, f"{lost}; {CUT_NOTE}", moment)
                 else:
                     # Read the last link inside the write transaction: a second writer waits for this one.
                     last = con.execute("SELECT entry_id, entry_hash FROM audit_log ORDER BY entry_id DESC LIMIT 1"
