@@ -118,8 +118,9 @@ with left.form("status"):
         session.record("campaign_change", page="campaigns", campaign=chosen, change="status", status=status)
         st.rerun()
 reach = campaign_contacts.member_reach(db, member_rows, campaign["channel"], campaign["kind"])
+working = campaign_contacts.working_list(reach)
 with right.form("contacted"):
-    to_contact = campaign_contacts.working_list(reach)["customer_id"].to_list()
+    to_contact = working["customer_id"].to_list()
     # No default: when the list changes under an open form (a colleague's record, a new load), the
     # choice resets to nothing rather than to another customer.
     customer = st.selectbox("Customer contacted", to_contact, index=None,
@@ -141,11 +142,10 @@ if blocked := campaign_contacts.blocked_counts(reach):
         f"{count:,} {campaign_contacts.NOT_REACHABLE[why]}" for why, count in blocked.items())
         + ". They are left out of the contact list below and cannot be recorded as contacted.",
         icon=":material/block:")
-working = campaign_contacts.working_list(reach)
 st.download_button(
     f"Download the contact list (CSV, {working.height:,} customers)",
-    session.export_file("campaigns", lambda: campaign_contacts.working_list(campaign_contacts.member_reach(
-        db, store.members(chosen), campaign["channel"], campaign["kind"])),  # today's consent, at the click
+    session.export_file("campaigns", lambda: campaign_contacts.contact_list(  # today's consent, at the click
+        db, store.members(chosen), campaign["channel"], campaign["kind"]),
                         filters={"campaign": chosen, "channel": campaign["channel"]}),
     file_name=f"campaign-{chosen}.csv", mime="text/csv", disabled=working.is_empty(),
     help="The customers still to contact who may be contacted now, with the address for the campaign's channel: "

@@ -64,6 +64,11 @@ def working_list(reach: pl.DataFrame) -> pl.DataFrame:
                                                                                               "contacted_at")
 
 
+def contact_list(db: Database, members: Sequence[dict], channel: str, kind: str) -> pl.DataFrame:
+    """The working list read afresh: what a campaign's contact-list download holds."""
+    return working_list(member_reach(db, members, channel, kind))
+
+
 def blocked_counts(reach: pl.DataFrame) -> dict[str, int]:
     """How many members may not be contacted now, by reason (only reasons that occur)."""
     counts = reach.filter(pl.col("blocked").is_not_null()).group_by("blocked").len()

@@ -86,19 +86,17 @@ def _end_of(day: date) -> datetime:
 
 def segment_customers(db: Database, segment: str, limit: int = 500) -> pl.DataFrame:
     """A segment's customers, most valuable first (predicted value, then value so far), with what
-    a marketer needs before contacting them: consent as marketing lists apply it (İYS refusals
-    included). Do-not-contact customers are counted in the segment's figures but never listed by
-    name here (see `segment_do_not_contact`)."""
+    a marketer needs before contacting them: consent as marketing lists apply it (customer_summary
+    reads it from marketing_consent, İYS refusals included). Do-not-contact customers are counted
+    in the segment's figures but never listed by name here (see `segment_do_not_contact`)."""
     return db.frame(
-        """SELECT s.customer_id, s.full_name, s.city, s.loyalty_tier, s.net_revenue_try, s.predicted_clv_12m,
-                  s.churn_risk_band, s.last_purchase_at, m.consent_email, m.consent_sms, m.consent_phone
-           FROM customer_summary s JOIN marketing_consent m USING (customer_id)
-           WHERE s.rfm_segment = ? AND NOT m.do_not_contact
-           ORDER BY s.predicted_clv_12m DESC NULLS LAST, s.net_revenue_try DESC, s.customer_id LIMIT ?""",
+        """SELECT customer_id, full_name, city, loyalty_tier, net_revenue_try, predicted_clv_12m,
+                  churn_risk_band, last_purchase_at, consent_email, consent_sms, consent_phone
+           FROM customer_summary WHERE rfm_segment = ? AND NOT do_not_contact
+           ORDER BY predicted_clv_12m DESC NULLS LAST, net_revenue_try DESC, customer_id LIMIT ?""",
         [segment, limit])
 
 
 def segment_do_not_contact(db: Database, segment: str) -> int:
     """How many of a segment's customers asked not to be contacted: counted, not listed."""
-    return db.row("""SELECT count(*) FROM customer_summary s JOIN marketing_consent m USING (customer_id)
-                     WHERE s.rfm_segment = ? AND m.do_not_contact""", [segment])[0]
+    return db.row("SELECT count(*) FROM customer_summary WHERE rfm_segment = ? AND do_not_contact", [segment])[0]
