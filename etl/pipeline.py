@@ -70,6 +70,8 @@ class RunReport:
     mapping: list[Path] = field(default_factory=list)
     # Versions found unreadable (truncated, corrupt) and why: passed over for history, then pruned.
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    # The newest readable version, looked for once a run: history and kept tables come from it.
+    previous: Path | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -144,7 +146,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     report.mapping, mapping = _mapping(params)
     sources = mapping.sources
     progress(f"mapping: {', '.join(str(p) for p in report.mapping)}")
-    report.unreadable = _warn_about_unreadable_versions(params.db_path, progress)
+    report.previous, report.unreadable = _warn_about_unreadable_versions(params.db_path, progress)
     con = duckdb.connect(str(building))
     try:
         con.execute(f"SET memory_limit = '{params.memory_limit}'")
@@ -163,12 +165,11 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
             by_entity = {source.entity: source for source in sources}
             for entity in ENTITY_ORDER:
                 if entity in by_entity:
-                    report.files.extend(_load_source(con, params, by_entity[entity], report.run_id, digests,
-                                                     progress))
+                    report.files.extend(_load_source(con, params, by_entity[entity], report, digests, progress))
                 elif entity == "customers" and mapping.customers_from:
                     report.files.append(_derive_customers(con, params, by_entity[mapping.customers_from], progress))
                 elif entity == "iys_consents":  # refusals once loaded are never dropped by leaving a mapping out
-                    kept = _keep_previous(con, params, entity, failed=False)
+                    kept = _keep_previous(con, report.previous, entity, failed=False)
                     progress(f"no İYS export in this run's mappings: {kept}")
                 else:
                     progress(f"no export for {entity}: its table is empty")
@@ -222,7 +223,7 @@ def source_files(raw_dir: Path, source: Source) -> list[Path]:
     return paths
 
 
-def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, run_id: str,
+def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source, report: RunReport,
                  digests: dict[str, Future], progress: Progress) -> list[FileReport]:
     """Load a source's files. A file that cannot be loaded (missing, empty, unreadable, a header
     without its columns, too many rejected rows) fails alone: the other files of its pattern and
@@ -237,7 +238,7 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
     if paths:
         def lines_in(path: Path) -> int:
             return digests[path.name].result().lines if path.name in digests else physical_lines(path)
-        outcomes = stage_and_load_files(con, source, paths, run_id, _rejection_rule(con, params), lines_in)
+        outcomes = stage_and_load_files(con, source, paths, report.run_id, _rejection_rule(con, params), lines_in)
     else:
         outcomes = [FileOutcome(FileCounts(), f"{source.file}: no file in {params.raw_dir} matches")]
     seconds = (time.perf_counter() - started) / max(1, len(paths))
@@ -245,7 +246,7 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
     for name, outcome in zip(names, outcomes, strict=True):
         if not outcome.failure and not outcome.counts.reconciles:
             raise LoadFailed(f"{name}: counts do not add up: {outcome.counts}")
-    _say_what_stands(con, params, source, outcomes)
+    _say_what_stands(con, report.previous, source, outcomes)
     for name, outcome in zip(names, outcomes, strict=True):
         counts = outcome.counts
         progress(f"FAILED {outcome.failure}" if outcome.failure else
@@ -261,12 +262,12 @@ def _load_source(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Sou
             for path, outcome in zip(paths, outcomes, strict=True)]
 
 
-def _say_what_stands(con: duckdb.DuckDBPyConnection, params: LoadParams, source: Source,
+def _say_what_stands(con: duckdb.DuckDBPyConnection, previous: Path | None, source: Source,
                      outcomes: list[FileOutcome]) -> None:
     """Add to each failure what the table holds instead: the other files of the pattern, or,
     when no file loaded, the previous load (raises LoadFailed when customers have none)."""
     if all(outcome.failure for outcome in outcomes):
-        kept = _keep_previous(con, params, source.entity)
+        kept = _keep_previous(con, previous, source.entity)
         if kept is None:
             raise LoadFailed(f"{outcomes[0].failure}; no earlier load of {source.entity} to keep, "
                              "and the app needs them")
@@ -347,13 +348,12 @@ def _link_identities(con: duckdb.DuckDBPyConnection, params: LoadParams, sources
     return reports
 
 
-def _keep_previous(con: duckdb.DuckDBPyConnection, params: LoadParams, entity: str, *,
+def _keep_previous(con: duckdb.DuckDBPyConnection, previous: Path | None, entity: str, *,
                    failed: bool = True) -> str | None:
     """Put the entity's table of the published version back, or an empty one on a first load;
     says which, for the report. None when a failed file's indispensable table cannot be had:
     customers, or the İYS register with no earlier refusals to keep (an empty register kept is
     none kept: a list without the refusals must not be published)."""
-    previous = newest_readable_version(params.db_path)[0]
     kept = None
     if previous is not None:
         try:
@@ -393,7 +393,7 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
             read_notes VARCHAR, failure VARCHAR, rows_merged BIGINT)
     """)
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
-    _carry_history(con, params.db_path)
+    _carry_history(con, report.previous)
     _record_lost_runs(con, report.unreadable)
     finished = datetime.now().replace(microsecond=0)
     con.executemany(
@@ -408,11 +408,10 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
                     [(report.run_id, stage, seconds) for stage, seconds in stages.items()])
 
 
-def _carry_history(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+def _carry_history(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
     """Earlier runs' records come along, so the data-health page shows the history. Only the
     columns both versions share are copied: a run of a newer release must not fail on an older
     database's bookkeeping, and history is never a reason to fail a load."""
-    previous = newest_readable_version(db_path)[0]
     if previous is None:
         return
     con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous)])
@@ -478,17 +477,18 @@ def _why_unreadable(version: Path) -> str | None:
     return None
 
 
-def _warn_about_unreadable_versions(db_path: Path, progress: Progress) -> list[tuple[Path, str]]:
-    """Say in one line which versions cannot be read and where history comes from instead; returns
-    those versions and why."""
+def _warn_about_unreadable_versions(db_path: Path, progress: Progress
+                                    ) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest readable version and the versions passed over (and why), saying in one line which
+    cannot be read and where history comes from instead."""
     readable, passed_over = newest_readable_version(db_path)
     if not passed_over:
-        return []
+        return readable, []
     names = ", ".join(version.name for version, _ in passed_over)
     carried = (f"history and kept tables come from {readable.name}" if readable
                else "no earlier version can be read, so the run history starts again here")
     progress(f"warning: {names} cannot be read ({passed_over[0][1]}); {carried}")
-    return passed_over
+    return readable, passed_over
 
 
 @dataclass(frozen=True)
