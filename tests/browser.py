@@ -79,9 +79,11 @@ def chromium_page(width: int = 1400, height: int = 1000):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.route(_leaves_this_machine, _refuse)  # whatever a page tries to send out stays here
-            yield page
+            # A context of its own, so a test can open a second tab in the same browser
+            # (page.context.new_page(): the same cookies, as an agent's screen-pop gets).
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.route(_leaves_this_machine, _refuse)  # whatever a page tries to send out stays here
+            yield context.new_page()
         finally:
             browser.close()
 
