@@ -122,7 +122,11 @@ def _checked_in_store(user: User, session_id: str) -> User | None:
     password, and the idle window shared by every tab of the browser apply at the next click."""
     check = users().check_session(session_id, config.session_idle_minutes())
     if check.user is None:
-        _end(user, check.ended or access.ENDED_SIGNED_OUT, recorded=not check.ended_now)
+        # An admin's removal or new password ends the sessions in the store; each tab records
+        # the end it meets, as it did before sessions were kept there. A sign-out was recorded by
+        # its own tab, and an end found by another tab's check by that tab.
+        by_admin = check.ended in (access.ENDED_REMOVED, access.ENDED_NEW_PASSWORD)
+        _end(user, check.ended or access.ENDED_SIGNED_OUT, recorded=not (check.ended_now or by_admin))
         return None
     if check.user.role != user.role:  # a new role applies from the next click
         record("session_expired", user=user, reason=f"role changed to {check.user.role}")
@@ -140,8 +144,8 @@ def _resume_from_cookie() -> User | None:
         return None
     check = users().check_session(session_id, config.session_idle_minutes())
     if check.user is None:
-        if check.ended_now:
-            _end(User(check.user_name, "none"), check.ended or access.ENDED_IDLE)
+        if check.ended is not None and check.ended != access.ENDED_SIGNED_OUT:  # say why it asks again
+            _end(User(check.user_name, "none"), check.ended, recorded=not check.ended_now)
         return None
     st.session_state[_USER], st.session_state[_SESSION] = check.user, session_id
     st.session_state[_LAST_ACTIVE] = datetime.now()

@@ -102,8 +102,8 @@ def local_path(asked: str | None) -> str:
     """`asked` if it is a path of this site (with its query), else "/": a link cannot use the
     sign-in to send the browser elsewhere (`//evil.example`, `https://...`, `/\\evil`, a tab or
     newline a browser would drop)."""
-    if not asked or len(asked) > _MAX_NEXT_CHARS or any(c.isspace() or not c.isprintable() or c == "\\"
-                                                         for c in asked):
+    if (not asked or len(asked) > _MAX_NEXT_CHARS or not asked.startswith("/") or asked.startswith("//")
+            or any(c.isspace() or not c.isprintable() or c == "\\" for c in asked)):
         return "/"
     parts = urlsplit(asked)
     if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
