@@ -184,9 +184,9 @@ def sign_in_form() -> None:
     """The sign-in page: shown instead of any page until someone signs in. It stays open while the
     audit log cannot be written, so that an admin can sign in and see the alert: every audited page
     is closed then, and the sign-in that the log cannot take goes to the server log instead."""
+    if st.session_state.pop(_LEAVING, False):  # the cookie's session is over already; this clears the cookie
+        _leave_to(session_token.SIGN_OUT_ROUTE, SIGNING_OUT)
     st.title("Customer 360", anchor=False)
-    if st.session_state.pop(_LEAVING, False):
-        _go_to(session_token.SIGN_OUT_ROUTE)  # the cookie's session is over already; this clears the cookie
     if notice := st.session_state.pop(_NOTICE, None):
         st.info(notice)
     with st.form("sign_in"):
@@ -252,15 +252,20 @@ def follow_link(pages: dict[str, object]) -> None:
         st.switch_page(pages[path], query_params=params)
 
 
-HANDING_OVER = "Signing in…"
+HANDING_OVER, SIGNING_OUT = "Signing in…", "Signing out…"
 
 
 def _hand_over(url: str) -> None:
-    """Send the browser to the cookie route and stop this run: the page it asked for comes back in
-    a new load. Without scripts (or should the browser not go), "Continue" goes there; and the next
-    click here shows the page in this tab anyway, signed in for this tab only."""
+    """Send the browser to the cookie route: the page it asked for comes back in a new load."""
+    _leave_to(url, HANDING_OVER)
+
+
+def _leave_to(url: str, doing: str) -> None:
+    """Send the browser to a route that sets or clears the cookie, and stop this run (nothing to
+    click on meanwhile). Without scripts, "Continue" goes there; and the next click here goes on
+    in this tab anyway (signed in for this tab only, or at the sign-in form)."""
     st.title("Customer 360", anchor=False)
-    st.caption(HANDING_OVER)
+    st.caption(doing)
     st.link_button("Continue", url)
     _go_to(url)
     st.stop()
