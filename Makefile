@@ -26,8 +26,9 @@ data: install
 users: install
 	$(PY) -m crm360 users demo
 
+# server.py serves dashboard.py with the routes of the sign-in cookie (a refresh stays signed in).
 app: install
-	$(PY) -m streamlit run dashboard.py --server.port $(PORT) --server.headless true
+	$(PY) -m streamlit run server.py --server.port $(PORT) --server.headless true
 
 demo: data users app
 

@@ -9,6 +9,7 @@ failures within `LOCKOUT_MINUTES` the name is locked for that long, whatever the
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import secrets
@@ -47,6 +48,13 @@ MAX_FAILED_SIGN_INS = 5     # a person mistypes a few times; a guesser needs tho
 LOCKOUT_MINUTES = 15        # long enough to make guessing hopeless, short enough to wait out
 USER_NAME_PATTERN = r"^[a-z0-9._-]{2,40}$"
 MIN_PASSWORD_LENGTH = 12
+TICKET_SECONDS = 30         # the hand-over from the sign-in form to the cookie takes well under a second
+# However active, a session ends after a working day: a token copied off a machine does not live
+# on for ever by being used.
+SESSION_MAX_HOURS = 12
+# Why a browser session ended (sessions.end_reason), as the sign-in page tells the person.
+ENDED_SIGNED_OUT, ENDED_IDLE, ENDED_TOO_OLD = "signed out", "idle", "too old"
+ENDED_REMOVED, ENDED_NEW_PASSWORD = "user removed", "new password"
 
 _HASHER = PasswordHasher()  # Argon2id with the library's current defaults (64 MiB, 3 passes)
 
@@ -64,6 +72,11 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS sign_in_attempts (
     user_name TEXT NOT NULL, at TEXT NOT NULL, succeeded INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sign_in_attempts_user ON sign_in_attempts (user_name, at);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, role TEXT NOT NULL,
+    started_at TEXT NOT NULL, last_active_at TEXT NOT NULL, ended_at TEXT, end_reason TEXT,
+    ticket_hash TEXT UNIQUE, ticket_expires_at TEXT);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_name, ended_at);
 """
 
 
@@ -82,6 +95,16 @@ class RemovedUserError(AccessError):
 
 class LastAdminError(AccessError):
     """A change that would leave no active admin, so nobody could manage users any more."""
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """What the store says of a browser session: the user it signs in (None when it is over), and
+    why it is over; `ended_now` when this check ended it (so the end is recorded once)."""
+    user: User | None
+    user_name: str = ""
+    ended: str | None = None
+    ended_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +159,9 @@ class UserStore(SqliteStore):
     def set_password(self, user_name: str, password: str | None = None) -> str:
         password = password if password is not None else new_password()
         _check_password(password)
-        self._update(user_name, "password_hash = ?", _HASHER.hash(password))
+        with self._write() as con:  # a new password is given when the old one may be known: its sessions end
+            _set(con, user_name, "password_hash = ?", _HASHER.hash(password))
+            _end_sessions_of(con, user_name, ENDED_NEW_PASSWORD)
         return password
 
     def set_role(self, user_name: str, role: str) -> str:
@@ -165,6 +190,7 @@ class UserStore(SqliteStore):
         with self._write() as con:
             _keep_an_admin(con, user_name, "removed")
             _set(con, user_name, "active = ?", 0)
+            _end_sessions_of(con, user_name, ENDED_REMOVED)
 
     def restore(self, user_name: str, password: str | None = None) -> str:
         """Bring a removed user back with their role and a new password (the one given, or a new one
@@ -242,6 +268,69 @@ class UserStore(SqliteStore):
             return None
         return datetime.fromisoformat(failures[1]) + timedelta(minutes=LOCKOUT_MINUTES)
 
+    # --- browser sessions: the signed cookie (crm360/session_token.py) names one of these rows ---
+
+    def start_session(self, user: User, now: datetime | None = None) -> tuple[str, str]:
+        """A session for a user who has just signed in, and a one-time ticket, valid TICKET_SECONDS,
+        that the browser exchanges for its cookie. Only the ticket's hash is kept."""
+        now = now or datetime.now()
+        session_id, ticket = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._write() as con:
+            con.execute("DELETE FROM sessions WHERE last_active_at < ?",  # long over, whatever ended them
+                        (_at(now - timedelta(hours=2 * SESSION_MAX_HOURS)),))
+            con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+                        (session_id, user.user_name, user.role, _at(now), _at(now), _digest(ticket),
+                         _at(now + timedelta(seconds=TICKET_SECONDS))))
+        return session_id, ticket
+
+    def redeem_ticket(self, ticket: str, now: datetime | None = None) -> str | None:
+        """The session a ticket was made for, once: this call spends the ticket whatever it finds.
+        None for an unknown, spent or expired ticket, or a session already over."""
+        now = now or datetime.now()
+        with self._write() as con:  # read and spend in one transaction: two redemptions cannot both find it
+            row = con.execute("SELECT session_id, ticket_expires_at, ended_at FROM sessions WHERE ticket_hash = ?",
+                              (_digest(ticket),)).fetchone()
+            if row is not None:
+                con.execute("UPDATE sessions SET ticket_hash = NULL, ticket_expires_at = NULL WHERE session_id = ?",
+                            (row[0],))
+        if row is None or row[2] is not None or datetime.fromisoformat(row[1]) < now:
+            return None
+        return row[0]
+
+    def check_session(self, session_id: str, idle_minutes: float, now: datetime | None = None) -> SessionCheck:
+        """The user a session signs in now, with their current role, and its last activity moved to
+        now (the idle window slides); or why it is over: signed out, idle longer than `idle_minutes`,
+        older than SESSION_MAX_HOURS, its user removed or given a new password. The store decides,
+        so a kept or copied cookie cannot outlive any of these."""
+        now = now or datetime.now()
+        with self._write() as con:
+            row = con.execute(
+                "SELECT s.user_name, s.started_at, s.last_active_at, s.end_reason, u.role, u.active "
+                "FROM sessions s LEFT JOIN users u USING (user_name) WHERE s.session_id = ?", (session_id,)).fetchone()
+            if row is None:
+                return SessionCheck(None, ended="unknown")
+            name, started, last, ended, role, active = row
+            if ended is not None:
+                return SessionCheck(None, name, ended)
+            ended = (ENDED_IDLE if now - datetime.fromisoformat(last) > timedelta(minutes=idle_minutes)
+                     else ENDED_TOO_OLD if now - datetime.fromisoformat(started) > timedelta(hours=SESSION_MAX_HOURS)
+                     else ENDED_REMOVED if not active else None)
+            if ended is not None:
+                con.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ?",
+                            (_at(now), ended, session_id))
+                return SessionCheck(None, name, ended, ended_now=True)
+            con.execute("UPDATE sessions SET last_active_at = ?, role = ? WHERE session_id = ?",
+                        (_at(now), role, session_id))
+        return SessionCheck(User(name, role), name)
+
+    def end_session(self, session_id: str, reason: str = ENDED_SIGNED_OUT, now: datetime | None = None) -> str | None:
+        """End a session (sign-out); the user name if it was still going, None if it was over already."""
+        with self._write() as con:
+            row = con.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ? "
+                              "AND ended_at IS NULL RETURNING user_name",
+                              (_at(now or datetime.now()), reason, session_id)).fetchone()
+        return row[0] if row else None
+
     def _attempt(self, user_name: str, now: datetime, succeeded: bool) -> None:
         with self._connection() as con:
             con.execute("INSERT INTO sign_in_attempts VALUES (?, ?, ?)",
@@ -253,6 +342,20 @@ def _set(con: sqlite3.Connection, user_name: str, assignment: str, value: object
                           (value, user_name.strip().lower())).rowcount
     if not changed:
         raise AccessError(f"There is no user {user_name!r}.")
+
+
+def _end_sessions_of(con: sqlite3.Connection, user_name: str, reason: str) -> None:
+    con.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_name = ? AND ended_at IS NULL",
+                (_at(datetime.now()), reason, user_name.strip().lower()))
+
+
+def _at(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def _digest(ticket: str) -> str:
+    """A ticket is kept as its hash: a copy of the store does not hand out a way in."""
+    return hashlib.sha256(ticket.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _keep_an_admin(con: sqlite3.Connection, user_name: str, change: str) -> None:

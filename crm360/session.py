@@ -8,18 +8,19 @@ ends after `config.SESSION_IDLE_MINUTES` without activity.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import polars as pl
 import streamlit as st
 
-from crm360 import access, audit, config, export
+from crm360 import access, audit, config, export, session_token
 from crm360.access import User
 from crm360.audit import AuditLog, AuditUnavailable
 
@@ -76,25 +77,26 @@ def audit_problem() -> str | None:
 
 def current_user() -> User | None:
     """The signed-in user (the local user in local mode); None when nobody is signed in or the
-    session went idle too long (which signs them out)."""
+    session went idle too long (which signs them out). A new Streamlit session (a refresh, a new
+    tab, a screen-pop link) signs in from the browser's session cookie while the store says the
+    session stands."""
     if local_mode():
         return LOCAL
     user = st.session_state.get(_USER)
     if user is None:
-        return None
+        return _resume_from_cookie()
+    if (session_id := st.session_state.get(_SESSION)) is not None:
+        return _checked_in_store(user, session_id)
+    # Signed in without a session in the store (a page test signs in so): this Streamlit session
+    # alone keeps the time.
     now = datetime.now()
     last = st.session_state.get(_LAST_ACTIVE, now)
     if now - last > timedelta(minutes=config.session_idle_minutes()):
-        record("session_expired", user=user)
-        _forget()
-        st.session_state[_NOTICE] = (f"Your session ended after {config.session_idle_minutes()} minutes without "
-                                     "activity. Sign in again.")
+        _end(user, access.ENDED_IDLE)
         return None
     role = users().active_role(user.user_name)
     if role is None:  # removed by an admin (or the user store replaced) while signed in
-        record("session_expired", user=user, reason="the user was removed")
-        _forget()
-        st.session_state[_NOTICE] = "An admin has removed this account, so the session ended."
+        _end(user, access.ENDED_REMOVED)
         return None
     if role != user.role:  # a new role applies from the next click
         record("session_expired", user=user, reason=f"role changed to {role}")
@@ -103,8 +105,78 @@ def current_user() -> User | None:
     return user
 
 
+_SESSION, _HAND_OVER, _LEAVING = "browser_session_id", "cookie_hand_over", "clear_cookie"
+_ENDED_NOTICES = {
+    access.ENDED_IDLE: "Your session ended after {minutes:g} minutes without activity. Sign in again.",
+    access.ENDED_TOO_OLD: "Your session ended after {hours} hours. Sign in again.",
+    access.ENDED_REMOVED: "An admin has removed this account, so the session ended.",
+    access.ENDED_NEW_PASSWORD: "An admin gave this account a new password, so the session ended. Sign in with it.",
+    access.ENDED_SIGNED_OUT: "You signed out (in this tab or another). Sign in again.",
+}
+_AUDITED_REASONS = {access.ENDED_REMOVED: "the user was removed", access.ENDED_TOO_OLD: "the session was too old",
+                    access.ENDED_NEW_PASSWORD: "the user was given a new password"}
+
+
+def _checked_in_store(user: User, session_id: str) -> User | None:
+    """Each page run asks the store, so a sign-out in another tab, an admin's removal or new
+    password, and the idle window shared by every tab of the browser apply at the next click."""
+    check = users().check_session(session_id, config.session_idle_minutes())
+    if check.user is None:
+        # An admin's removal or new password ends the sessions in the store; each tab records
+        # the end it meets, as it did before sessions were kept there. A sign-out was recorded by
+        # its own tab, and an end found by another tab's check by that tab.
+        by_admin = check.ended in (access.ENDED_REMOVED, access.ENDED_NEW_PASSWORD)
+        _end(user, check.ended or access.ENDED_SIGNED_OUT, recorded=not (check.ended_now or by_admin))
+        return None
+    if check.user.role != user.role:  # a new role applies from the next click
+        record("session_expired", user=user, reason=f"role changed to {check.user.role}")
+        st.session_state[_USER] = check.user
+    st.session_state[_LAST_ACTIVE] = datetime.now()
+    return check.user
+
+
+def _resume_from_cookie() -> User | None:
+    """Sign in from the session cookie, recorded once per Streamlit session (a page load) with the
+    address it opened; None without a cookie, with one not signed by this installation, or one
+    whose session is over (the end recorded once, by whichever page run found it)."""
+    session_id = session_token.session_id(_cookie())
+    if session_id is None:
+        return None
+    check = users().check_session(session_id, config.session_idle_minutes())
+    if check.user is None:
+        if check.ended is not None and check.ended != access.ENDED_SIGNED_OUT:  # say why it asks again
+            _end(User(check.user_name, "none"), check.ended, recorded=not check.ended_now)
+        return None
+    st.session_state[_USER], st.session_state[_SESSION] = check.user, session_id
+    st.session_state[_LAST_ACTIVE] = datetime.now()
+    record("session_resumed", user=check.user, page=_asked_path(), query=st.query_params.to_dict())
+    return check.user
+
+
+def _cookie() -> str:
+    try:
+        return st.context.cookies.get(session_token.COOKIE, "") or ""
+    except (AttributeError, RuntimeError):  # no browser behind this session (a page test)
+        return ""
+
+
+def _end(user: User, reason: str, *, recorded: bool = False) -> None:
+    """Sign this Streamlit session out after its session ended, say why on the sign-in form and,
+    unless it was recorded already (a sign-out, an end found by another tab), record it."""
+    if not recorded:
+        if reason == access.ENDED_IDLE:
+            record("session_expired", user=user)
+        else:
+            record("session_expired", user=user, reason=_AUDITED_REASONS.get(reason, reason))
+    _forget()
+    notice = _ENDED_NOTICES.get(reason)
+    if notice:
+        st.session_state[_NOTICE] = notice.format(minutes=config.session_idle_minutes(),
+                                                  hours=access.SESSION_MAX_HOURS)
+
+
 def _forget() -> None:
-    for key in (_USER, _LAST_ACTIVE):
+    for key in (_USER, _LAST_ACTIVE, _SESSION, _HAND_OVER):
         st.session_state.pop(key, None)
 
 
@@ -112,6 +184,8 @@ def sign_in_form() -> None:
     """The sign-in page: shown instead of any page until someone signs in. It stays open while the
     audit log cannot be written, so that an admin can sign in and see the alert: every audited page
     is closed then, and the sign-in that the log cannot take goes to the server log instead."""
+    if st.session_state.pop(_LEAVING, False):  # the cookie's session is over already; this clears the cookie
+        _leave_to(session_token.SIGN_OUT_ROUTE, SIGNING_OUT)
     st.title("Customer 360", anchor=False)
     if notice := st.session_state.pop(_NOTICE, None):
         st.info(notice)
@@ -125,8 +199,10 @@ def sign_in_form() -> None:
                 _record_failed_sign_in(name)
                 st.error(str(error))
             else:
-                st.session_state[_USER] = user
+                session_id, ticket = users().start_session(user)
+                st.session_state[_USER], st.session_state[_SESSION] = user, session_id
                 st.session_state[_LAST_ACTIVE] = datetime.now()
+                st.session_state[_HAND_OVER] = ticket
                 record("sign_in", user=user)
                 st.rerun()
     st.caption("No account yet, or locked out? Ask an admin.")
@@ -150,28 +226,64 @@ def _record_failed_sign_in(typed: str) -> None:
 _TARGET = "page_asked_for"
 
 
+def _asked_path() -> str:
+    url = st.context.url or ""
+    return urlparse(url).path.rstrip("/").rsplit("/", 1)[-1] if url else ""
+
+
 def remember_link() -> None:
     """Keep the page and parameters a link asked for (a screen-pop's /customer?phone=...) while
     the person signs in."""
     if _TARGET in st.session_state:
         return
-    url = st.context.url or ""
-    path = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1] if url else ""
-    st.session_state[_TARGET] = (path, st.query_params.to_dict())
+    st.session_state[_TARGET] = (_asked_path(), st.query_params.to_dict())
 
 
 def follow_link(pages: dict[str, object]) -> None:
-    """After sign-in, open the page a link asked for, if this user's role may."""
+    """After sign-in, open the page a link asked for, if this user's role may. Right after the
+    sign-in form, the browser is first sent to get its session cookie (`/auth/session`), which
+    brings it back to that page in a new page load, signed in from the cookie."""
     path, params = st.session_state.pop(_TARGET, ("", {}))
-    if path and path in pages:
+    allowed = bool(path) and path in pages
+    if (ticket := st.session_state.pop(_HAND_OVER, None)) is not None:
+        asked = f"/{path}" + (f"?{urlencode(params, doseq=True)}" if params else "") if allowed else "/"
+        _hand_over(session_token.hand_over_url(ticket, asked))
+    if allowed:
         st.switch_page(pages[path], query_params=params)
+
+
+HANDING_OVER, SIGNING_OUT = "Signing in…", "Signing out…"
+
+
+def _hand_over(url: str) -> None:
+    """Send the browser to the cookie route: the page it asked for comes back in a new load."""
+    _leave_to(url, HANDING_OVER)
+
+
+def _leave_to(url: str, doing: str) -> None:
+    """Send the browser to a route that sets or clears the cookie, and stop this run (nothing to
+    click on meanwhile). Without scripts, "Continue" goes there; and the next click here goes on
+    in this tab anyway (signed in for this tab only, or at the sign-in form)."""
+    st.title("Customer 360", anchor=False)
+    st.caption(doing)
+    st.link_button("Continue", url)
+    _go_to(url)
+    st.stop()
+
+
+def _go_to(url: str) -> None:
+    """Send the browser to an address of this site (a route that sets or clears the cookie)."""
+    st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
 
 
 def sign_out() -> None:
     user = st.session_state.get(_USER)
+    if (session_id := st.session_state.get(_SESSION)) is not None:
+        users().end_session(session_id)  # every tab and any copy of the cookie are signed out with it
     if user is not None:
         record("sign_out", user=user)
     _forget()
+    st.session_state[_LEAVING] = True
 
 
 def user_bar(user: User) -> None:
@@ -226,8 +338,9 @@ def _close_without_audit(user: User, page: str) -> None:
 # `require` checked first, in microseconds, that the log can take it. An entry that fails is kept
 # and the next view is refused.
 def record(action: str, *, user: User | None = None, page: str = "", **details: object) -> None:
-    """Queue an audit entry for the signed-in user (or the one given)."""
-    user = user or current_user() or User("(nobody)", "none")
+    """Queue an audit entry for the signed-in user (or the one given). The page's `require` has
+    checked them this run; asking the store again for every entry would only repeat it."""
+    user = user or (LOCAL if local_mode() else st.session_state.get(_USER)) or User("(nobody)", "none")
     try:
         log = audit_log()
     except AuditUnavailable as error:

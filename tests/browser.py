@@ -38,14 +38,15 @@ def _free_port() -> int:
 
 @contextmanager
 def running_app(db_path: Path, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
-    """Start `streamlit run dashboard.py` on a free port, with the repository's Streamlit settings
+    """Start `streamlit run server.py` (dashboard.py with the sign-in cookie's routes) on a free port,
+    with the repository's Streamlit settings
     (.streamlit/config.toml: it listens on localhost); yields its base URL. Without sign-in
     (CRM_AUTH=none) unless `env` says otherwise. The server's output goes to `log` if given."""
     port = _free_port()
     env = {**os.environ, "CRM_AUTH": "none", "CRM_DB": str(db_path), **(env or {})}
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.headless", "true",
          "--server.port", str(port)],
         cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     host = env.get("STREAMLIT_SERVER_ADDRESS", "127.0.0.1")
@@ -79,9 +80,11 @@ def chromium_page(width: int = 1400, height: int = 1000):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.route(_leaves_this_machine, _refuse)  # whatever a page tries to send out stays here
-            yield page
+            # A context of its own, so a test can open a second tab in the same browser
+            # (page.context.new_page(): the same cookies, as an agent's screen-pop gets).
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.route(_leaves_this_machine, _refuse)  # whatever a page tries to send out stays here
+            yield context.new_page()
         finally:
             browser.close()
 
