@@ -22,7 +22,7 @@ def test_the_settings_keep_the_app_on_this_machine_quiet_and_plain():
     assert _settings().items() >= {
         "server.address": "localhost",  # a call centre's network: STREAMLIT_SERVER_ADDRESS (README)
         "browser.gatherUsageStats": False,
-        "client.toolbarMode": "viewer",  # no Deploy button, no developer options
+        "client.toolbarMode": "minimal",  # no Deploy button, no developer options, no menu
         "client.showErrorDetails": "none",
         "client.showErrorLinks": False,
         "client.showSidebarNavigation": False,  # dashboard.py draws the role's page links
