@@ -305,7 +305,7 @@ def tenure(signup: date | None, now: datetime) -> str:
         return "customer since today" if days == 0 else f"customer for {days} day{'s' if days != 1 else ''}"
     months = days * 12 // 365
     if months < 24:
-        return f"customer for {months} months"
+        return f"customer for {months} month{'s' if months != 1 else ''}"
     return f"customer for {days // 365} years"
 
 

@@ -254,11 +254,11 @@ def _show_consent(profile: dict) -> None:
 
 def _show_alerts(record: views.CustomerRecord) -> None:
     found = views.alerts(record, now)
-    if opening := views.opening_line(found):
-        st.markdown(f":material/record_voice_over: **{TEXT['opening']}:** “{ui.plain(opening)}”")
     show = {"error": st.error, "warning": st.warning, "info": st.info}
     for alert in found:
         show[alert.level](f"**{ui.plain(alert.cited)}** · {ui.plain(alert.text)}", icon=ALERT_ICONS[alert.level])
+    if opening := views.opening_line(found):
+        st.markdown(f":material/record_voice_over: **{TEXT['opening']}:** “{ui.plain(opening)}”")
     for campaign in ui.campaigns().of_customer(record.customer_id):
         if campaign["status"] in ("finished", "cancelled"):
             continue
