@@ -108,7 +108,14 @@ FOCUS_SCRIPT = """<script>/* call %(call)s */
     // Streamlit ignores a button's shortcut typed in a text box; the next call starts from anywhere.
     if (event.key === "%(new_call_key)s" && event.target.closest("input, textarea, select")) {
       const newCall = document.querySelector(".st-key-new-call button");
-      if (newCall) { event.preventDefault(); newCall.click(); }
+      if (!newCall) return;
+      event.preventDefault();
+      if (event.target.matches('input[aria-label="%(search)s"]')) {  // text typed but not yet sent goes too
+        const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+        setValue.call(event.target, "");
+        event.target.dispatchEvent(new Event("input", {bubbles: true}));
+      }
+      newCall.click();
       return;
     }
     if (event.key !== "ArrowDown" || !event.target.matches('input[aria-label="%(search)s"]')) return;

@@ -1,7 +1,7 @@
 """The agent's view of one customer: alerts, talking points, the timeline and the tabs, on a
 hand-built customer whose every number is known."""
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -167,8 +167,9 @@ def _complaint(complaint_id: int, hours_old: float, severity: str, answered: boo
     (30, "low", False, "error"),          # no answer after 24 h: the promise is breached
 ])
 def test_an_unresolved_complaint_grows_more_urgent_with_age_and_severity(rec, hours_old, severity, answered, level):
-    record = replace(rec, complaints=_rows(rec.complaints, [_complaint(7, hours_old, severity, answered)]),
-                     surveys=rec.surveys.clear(), interactions=rec.interactions.clear(), purchases=rec.purchases.clear())
+    complaints = _rows(rec.complaints, [_complaint(7, hours_old, severity, answered)])
+    record = replace(rec, complaints=complaints, surveys=rec.surveys.clear(), interactions=rec.interactions.clear(),
+                     purchases=rec.purchases.clear())
     [alert] = views.alerts(record, NOW)
     assert (alert.level, alert.cited) == (level, "complaint #7")
     assert alert.opening.startswith("I see your complaint about the rude staff from ")
@@ -189,7 +190,7 @@ def test_today_and_yesterday_are_calendar_days_in_istanbul():
     assert views.days_ago(late_evening, datetime(2026, 6, 30, 0, 30)) == "yesterday"  # one hour, another day
     assert views.days_ago(datetime(2026, 6, 30, 0, 5), datetime(2026, 6, 30, 23, 55)) == "today"
     # 21:30 UTC on the 29th is 00:30 on the 30th in Istanbul: a UTC calendar would still say "today".
-    assert views.days_ago(late_evening, datetime(2026, 6, 29, 21, 30, tzinfo=timezone.utc)) == "yesterday"
+    assert views.days_ago(late_evening, datetime(2026, 6, 29, 21, 30, tzinfo=UTC)) == "yesterday"
     assert views.days_ago(datetime(2026, 6, 27, 23, 59), datetime(2026, 6, 30, 0, 1)) == "3 days ago"
 
 

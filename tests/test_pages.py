@@ -137,8 +137,8 @@ def test_a_screen_pop_for_a_shared_phone_opens_nobody_until_the_agent_picks(tmp_
 
 def test_the_identity_strip_and_a_verified_caller_recorded_with_how(app, small_db):
     customer_id, phone, email, born, city = small_db.row(
-        """SELECT customer_id, phone, email, birth_date, city FROM customers WHERE phone LIKE '+90%' AND email IS NOT NULL
-           AND birth_date IS NOT NULL AND city IS NOT NULL ORDER BY customer_id LIMIT 1""")
+        """SELECT customer_id, phone, email, birth_date, city FROM customers WHERE phone LIKE '+90%'
+           AND email IS NOT NULL AND birth_date IS NOT NULL AND city IS NOT NULL ORDER BY customer_id LIMIT 1""")
     _open(app, "pages/customer.py", customer=str(customer_id))
     strip = next(m.value for m in app.markdown if ":material/call:" in m.value).replace("\\", "")
     national = f"0{phone[3:6]} {phone[6:9]} {phone[9:11]} {phone[11:]}"
