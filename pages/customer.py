@@ -3,6 +3,7 @@
 The first screen at 1280x720 holds what the call needs before anything is scrolled: who the
 caller should be (to verify them), consent and do-not-contact, the alerts with an opening line,
 value and churn, and the latest five events; the tabs below hold the rest."""
+import sqlite3
 from datetime import datetime, time
 
 import plotly.express as px
@@ -443,7 +444,7 @@ def _show_recent(current: int | None) -> None:
     this agent opened before a refresh or in another tab."""
     try:
         logged = queries.recently_opened(session.audit_log(), user.user_name, RECENT_COUNT)
-    except OSError:  # the audit log cannot be read: this session's list still helps
+    except (OSError, sqlite3.Error):  # the audit log cannot be read: this session's list still helps
         logged = []
     ids = [c for c in dict.fromkeys([*st.session_state.get("opened_customers", []), *logged]) if c != current]
     names = queries.names_of(db, ids[:RECENT_COUNT])

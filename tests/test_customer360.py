@@ -243,3 +243,18 @@ def test_header_profile_has_value_rank_and_consent_dates(db):
     assert profile["value_top_share"] == pytest.approx(0.0)  # the highest of two buyers
     assert profile["usual_days_between_orders"] == pytest.approx(10.0)
     assert profile["consent_email_at"] == date(2024, 1, 10)
+
+
+def test_the_real_clock_reads_istanbul_time_on_a_server_running_in_utc(db, monkeypatch):
+    import time
+
+    from crm360 import clock
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        istanbul = datetime.now(views.LOCAL_ZONE).replace(tzinfo=None)
+        assert abs((clock.now(db, "wall") - istanbul).total_seconds()) < 5
+    finally:
+        monkeypatch.undo()
+        time.tzset()
