@@ -40,7 +40,7 @@ TEXT = {
     "verify": "Verify caller",
     "verify_how": "Checked against",
     "verify_done": "Caller verified",
-    "verified": "Caller verified at {at} ({how})",
+    "verified": "Verified {at}: {how}",
     "not_verified": "Caller not verified yet",
     "recent": "Recently opened",
     "opening": "Suggested opening",
@@ -227,7 +227,7 @@ def _show_verification(customer_id: int) -> None:
 def _show_header(record: views.CustomerRecord) -> None:
     """The name, who the caller should be (to verify them), and what the company may do with them."""
     profile = record.profile
-    name_column, verify_column = st.columns([3, 1], vertical_alignment="center")
+    name_column, verify_column = st.columns([2, 1], vertical_alignment="center")
     name_column.header(ui.plain(profile["full_name"]), anchor=False)
     with verify_column:
         _show_verification(record.customer_id)
