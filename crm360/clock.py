@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm360 import config
+from crm360.record import LOCAL_ZONE
 from crm360.store import Database
 
 
@@ -21,6 +22,9 @@ def data_as_of(db: Database) -> datetime | None:
 
 def now(db: Database, mode: str | None = None) -> datetime:
     mode = mode or config.CLOCK_MODE
+    # The data's times are Istanbul wall-clock times, so the real clock is read there too, whatever
+    # zone the server runs in (a UTC server would otherwise be three hours behind the data).
+    wall = datetime.now(LOCAL_ZONE).replace(tzinfo=None, microsecond=0)
     if mode == "wall":
-        return datetime.now().replace(microsecond=0)
-    return data_as_of(db) or datetime.now().replace(microsecond=0)
+        return wall
+    return data_as_of(db) or wall

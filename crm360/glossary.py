@@ -2,7 +2,7 @@
 Overview page's glossary. Pages take their `help=` text from here, so the wording is one place."""
 from __future__ import annotations
 
-from crm360 import config
+from crm360 import config, record
 
 PROMISE = config.RESPONSE_PROMISE_HOURS
 _BANDS = dict(config.CHURN_RISK_BANDS)
@@ -43,6 +43,14 @@ GLOSSARY: dict[str, str] = {
                   f"{_BANDS['high']:.0%}, medium from {_BANDS['medium']:.0%}. "
                   f"An open complaint past the {PROMISE}-hour promise or a detractor as the latest NPS answer "
                   "raises the band one step; the reasons are listed.",
+    "value_rank": f"Shown for the top {config.HIGH_VALUE_TOP_SHARE:.0%} of buyers: the share of customers with at "
+                  "least this customer's value so far, rounded up to a whole percent ('top 6%': 94% of customers "
+                  "have spent less).",
+    "complaint_urgency": f"An unresolved complaint is red when it has had no answer for {PROMISE} h (the promise), "
+                         f"is of {' or '.join(record.URGENT_SEVERITIES)} severity, or has been open more than "
+                         f"{record.COMPLAINT_ERROR_DAYS} days; amber while it awaits its first answer within the "
+                         f"promise or has been open more than {record.COMPLAINT_WARNING_DAYS} days; blue when "
+                         "answered and younger.",
     "rfm_segment": "Recency and frequency scored 1-5 by quintiles among buyers (5 = most recent, most orders), "
                    "mapped to ten segments; the Segments page lists the rule for each. 'Prospects' never "
                    "completed an order.",

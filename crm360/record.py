@@ -8,14 +8,24 @@ functions here derive each view with polars on those rows.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from crm360 import config
 
 ALERT_WINDOW_DAYS = 30  # "recent" for a bad answer or a return: what an agent should mention
+# The company's calendar: the loaded timestamps are Istanbul wall-clock times (the exports are
+# written by systems in Turkey, without a zone), so "today" is a calendar day there.
+LOCAL_ZONE = ZoneInfo("Europe/Istanbul")
+# An answered complaint still open grows more urgent with age; a severe one is urgent at once.
+COMPLAINT_WARNING_DAYS = 3
+COMPLAINT_ERROR_DAYS = 7
+URGENT_SEVERITIES = ("high", "critical")
+TENURE_IN_DAYS_UNDER = 60  # "customer for 0 months" says nothing: days under two months
 TIMELINE_KINDS = ("contact", "purchase", "return", "complaint", "survey")
 
 
@@ -65,53 +75,57 @@ def open_complaints(record: CustomerRecord, now: datetime) -> pl.DataFrame:
     )
 
 
-_BAD_CSAT = [
-    pl.col("started_at").alias("happened_at"), pl.lit("bad_csat").alias("kind"),
-    pl.lit("interactions").alias("source"), pl.col("interaction_id").alias("source_id"),
-    pl.format("Rated a contact by {} {}/5 ({})", pl.col("channel").str.replace_all("_", " "), "csat",
-              pl.col("topic").fill_null("").str.replace_all("_", " ")).alias("message")]
-_DETRACTOR = [
-    pl.col("responded_at").alias("happened_at"), pl.lit("detractor").alias("kind"),
-    pl.lit("survey_responses").alias("source"), pl.col("survey_id").alias("source_id"),
-    pl.format("NPS {}/10 after {}", "nps_score", pl.col("touchpoint").str.replace_all("_", " ")).alias("message")]
-_RETURN = [
-    pl.col("ordered_at").alias("happened_at"), pl.lit("return").alias("kind"),
-    pl.lit("purchases").alias("source"), pl.col("order_id").alias("source_id"),
-    pl.format("Returned {} ({} TRY)", pl.coalesce("product", "category", pl.lit("an order")),
-              pl.col("net_amount_try").round(2)).alias("message")]
+_WARNING_SCHEMA = {"happened_at": pl.Datetime("us"), "kind": pl.String, "source": pl.String,
+                   "source_id": pl.Int64, "message": pl.String}
+_NO_WARNINGS = pl.DataFrame(schema=_WARNING_SCHEMA)
+DETRACTOR_MAX, BAD_CSAT_MAX = 6, 2  # NPS 0-6 is a detractor; CSAT 1-2 of 5 is a bad rating
 
 
-_NO_WARNINGS = pl.DataFrame(schema={"happened_at": pl.Datetime("us"), "kind": pl.String, "source": pl.String,
-                                    "source_id": pl.Int64, "message": pl.String})
-
-
-def _any_recent_warning(record: CustomerRecord, since: datetime, until: datetime) -> bool:
-    """The warnings' conditions as Series operations, which run straight on the columns (a frame
-    filter plans a query, which costs more than the rows)."""
-    def within(moments: pl.Series) -> pl.Series:
-        return (moments > since) & (moments <= until)
-    checks = ((record.interactions, lambda f: within(f["started_at"]) & (f["csat"] <= 2)),
-              (record.surveys, lambda f: within(f["responded_at"]) & (f["nps_score"] <= 6)),
-              (record.purchases, lambda f: within(f["ordered_at"]) & (f["status"] == "returned")))
-    return any(frame.height and bool(condition(frame).any()) for frame, condition in checks)
+def _latest(frame: pl.DataFrame, moment: str) -> dict | None:
+    """The newest row by `moment` (Series operations: a frame sort plans a query)."""
+    if frame.height == 0 or frame[moment].null_count() == frame.height:
+        return None
+    return frame.row(frame[moment].arg_max(), named=True)
 
 
 def recent_warnings(record: CustomerRecord, now: datetime) -> pl.DataFrame:
-    """Bad CSAT (1-2) or NPS detractor (0-6) answers and returns in the last 30 days, newest
-    first, each with the table and id it came from."""
+    """What the customer last told us, when it was bad, and returns, in the last 30 days, newest
+    first: the latest NPS answer if it is a detractor's (0-6, with their comment), the latest
+    rated contact if rated 1-2, and every return. An old bad answer followed by a good one is
+    no alert: the customer's latest word is."""
     since = now - timedelta(days=ALERT_WINDOW_DAYS)
-    if not _any_recent_warning(record, since, now):
-        return _NO_WARNINGS  # most customers: tested on the columns, without planning a query
-    since, until = _moment(since), _moment(now)
+    rows: list[dict] = []
+    answer = _latest(record.surveys, "responded_at")
+    if answer and answer["nps_score"] is not None and answer["nps_score"] <= DETRACTOR_MAX \
+            and since < answer["responded_at"] <= now:
+        comment = f": “{answer['comment']}”" if answer.get("comment") else " (no comment)"
+        rows.append({"happened_at": answer["responded_at"], "kind": "detractor", "source": "survey_responses",
+                     "source_id": answer["survey_id"],
+                     "message": f"NPS {answer['nps_score']}/10 after {_words(answer['touchpoint'])}{comment}"})
+    rated = record.interactions.filter(record.interactions["csat"].is_not_null()) \
+        if record.interactions.height else record.interactions
+    contact = _latest(rated, "started_at")
+    if contact and contact["csat"] <= BAD_CSAT_MAX and since < contact["started_at"] <= now:
+        rows.append({"happened_at": contact["started_at"], "kind": "bad_csat", "source": "interactions",
+                     "source_id": contact["interaction_id"],
+                     "message": f"Rated a contact by {_words(contact['channel'])} {contact['csat']}/5 "
+                                f"({_words(contact['topic'])})"})
+    purchases = record.purchases
+    if purchases.height and bool(((purchases["status"] == "returned") & (purchases["ordered_at"] > since)
+                                  & (purchases["ordered_at"] <= now)).any()):
+        for order in purchases.filter((pl.col("status") == "returned") & (pl.col("ordered_at") > _moment(since))
+                                      & (pl.col("ordered_at") <= _moment(now))).iter_rows(named=True):
+            rows.append({"happened_at": order["ordered_at"], "kind": "return", "source": "purchases",
+                         "source_id": order["order_id"],
+                         "message": f"Returned {order['product'] or order['category'] or 'an order'} "
+                                    f"({order['net_amount_try']:.2f} TRY)"})
+    if not rows:
+        return _NO_WARNINGS
+    return pl.DataFrame(rows, schema=_WARNING_SCHEMA).sort("happened_at", descending=True)
 
-    def recent(moment: str) -> pl.Expr:
-        return (pl.col(moment) > since) & (pl.col(moment) <= until)
 
-    bad_csat = record.interactions.lazy().filter(recent("started_at") & (pl.col("csat") <= 2)).select(_BAD_CSAT)
-    detractors = record.surveys.lazy().filter(recent("responded_at") & (pl.col("nps_score") <= 6)).select(_DETRACTOR)
-    returns = record.purchases.lazy().filter(recent("ordered_at") & (pl.col("status") == "returned")).select(_RETURN)
-    return (pl.concat([bad_csat, detractors, returns], how="vertical_relaxed")
-            .sort("happened_at", descending=True).collect())
+def _words(code: str | None) -> str:
+    return (code or "").replace("_", " ")
 
 
 _COMPLAINT_STEPS = [
@@ -167,11 +181,25 @@ def timeline(record: CustomerRecord, *, kinds: tuple[str, ...] = TIMELINE_KINDS,
             .sort(["happened_at", "source", "source_id"], descending=[True, False, False]).collect())
 
 
+# What a talking point or an alert rests on, in the words an agent would use on the phone.
+_SOURCE_WORDS = {"complaints": "complaint #{}", "purchases": "order #{}", "survey_responses": "survey answer #{}",
+                 "interactions": "contact #{}", "customer_summary": "customer record", "customers": "customer record"}
+
+
+def source_in_words(source: str, source_id: int) -> str:
+    """`complaint #12`, `order #50`, `customer record`: where a point comes from, not a table name."""
+    return _SOURCE_WORDS.get(source, source + " #{}").format(source_id)
+
+
 @dataclass(frozen=True)
 class TalkingPoint:
     text: str
     source: str       # the table the point comes from
     source_id: int    # the row in it, so an agent (or a test) can trace the point
+
+    @property
+    def cited(self) -> str:
+        return source_in_words(self.source, self.source_id)
 
 
 def talking_points(record: CustomerRecord, now: datetime) -> list[TalkingPoint]:
@@ -180,8 +208,15 @@ def talking_points(record: CustomerRecord, now: datetime) -> list[TalkingPoint]:
             + _rhythm_points(record.profile, now) + _birthday_points(record.profile, now))
 
 
-def _days_ago(moment: datetime, now: datetime) -> str:
-    days = (now - moment).days
+def local_date(moment: datetime) -> date:
+    """The calendar day in Istanbul: a zoned moment is converted, a plain one is Istanbul time already."""
+    return moment.astimezone(LOCAL_ZONE).date() if moment.tzinfo is not None else moment.date()
+
+
+def days_ago(moment: datetime, now: datetime) -> str:
+    """"today", "yesterday" or "N days ago" in calendar days in Istanbul (10 minutes before
+    midnight is yesterday at 00:05), not in 24-hour spans."""
+    days = (local_date(now) - local_date(moment)).days
     return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
 
 
@@ -194,9 +229,9 @@ def _complaint_points(record: CustomerRecord, now: datetime) -> list[TalkingPoin
         return []
     rows = record.complaints.filter(pl.col("status") != "resolved").sort("opened_at", descending=True)
     return [TalkingPoint(
-        f"{_VERBS.get(r['channel'], 'Got in touch')} {_days_ago(r['opened_at'], now)} about "
+        f"{_VERBS.get(r['channel'], 'Got in touch')} {days_ago(r['opened_at'], now)} about "
         f"{r['category'].replace('_', ' ')}{' (' + r['product'] + ')' if r['product'] else ''}; "
-        f"{'still open, not yet answered' if r['status'] == 'open' else 'answered, not resolved yet'}",
+        f"{'answered, not resolved yet' if r['first_response_at'] else 'still open, not yet answered'}",
         "complaints", r["complaint_id"]) for r in rows.iter_rows(named=True)]
 
 
@@ -214,12 +249,21 @@ def _fixed_defect_points(record: CustomerRecord) -> list[TalkingPoint]:
         for r in rows.iter_rows(named=True)]
 
 
+def value_rank(profile: dict) -> str | None:
+    """The customer's rank by value so far, in the one wording the header and the talking points
+    share ("top 6% by value"), for the top HIGH_VALUE_TOP_SHARE of buyers (the outreach lists'
+    "high value"); None below it or for a customer who never bought."""
+    share = profile.get("value_top_share")
+    if share is None or share > config.HIGH_VALUE_TOP_SHARE:
+        return None
+    return f"top {max(1, math.ceil(share * 100))}% by value"
+
+
 def _value_points(profile: dict) -> list[TalkingPoint]:
-    share = profile["value_top_share"]
-    if share is None or share > 0.2:
+    rank = value_rank(profile)
+    if rank is None:
         return []
-    band = "5%" if share <= 0.05 else "20%"
-    return [TalkingPoint(f"Top {band} customer by value (₺{profile['net_revenue_try']:,.0f} so far, "
+    return [TalkingPoint(f"{rank[0].upper()}{rank[1:]} (₺{profile['net_revenue_try']:,.0f} so far, "
                          f"{profile['orders']} orders)", "customer_summary", profile["customer_id"])]
 
 
@@ -227,7 +271,7 @@ def _rhythm_points(profile: dict, now: datetime) -> list[TalkingPoint]:
     usual, last = profile["usual_days_between_orders"], profile["last_purchase_at"]
     if usual is None or last is None or profile["orders"] < 3:
         return []
-    quiet = (now - last).days
+    quiet = (local_date(now) - local_date(last)).days
     if quiet <= 2 * max(usual, 7):
         return []
     return [TalkingPoint(f"Last bought {quiet} days ago; usually every {usual:.0f} days",
@@ -238,15 +282,136 @@ def _birthday_points(profile: dict, now: datetime) -> list[TalkingPoint]:
     born = profile["birth_date"]
     if born is None:
         return []
-    for year in (now.year, now.year + 1):
+    today = local_date(now)
+    for year in (today.year, today.year + 1):
         try:
             birthday = born.replace(year=year)
         except ValueError:  # 29 February in a common year
             birthday = born.replace(year=year, day=28)
-        if 0 <= (birthday - now.date()).days < 7:
+        if 0 <= (birthday - today).days < 7:
             return [TalkingPoint(f"Birthday this week ({birthday:%d.%m}, turns {year - born.year})",
                                  "customers", profile["customer_id"])]
     return []
+
+
+def tenure(signup: date | None, now: datetime) -> str:
+    """How long the customer has been with us: days under two months, then months, then years."""
+    if signup is None:
+        return "tenure unknown"
+    days = (local_date(now) - signup).days
+    if days < 0:
+        return "signs up later than today's data"
+    if days < TENURE_IN_DAYS_UNDER:
+        return "customer since today" if days == 0 else f"customer for {days} day{'s' if days != 1 else ''}"
+    months = days * 12 // 365
+    if months < 24:
+        return f"customer for {months} month{'s' if months != 1 else ''}"
+    return f"customer for {days // 365} years"
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def national_phone(e164: str | None) -> str:
+    """`0532 123 45 67` for a Turkish number, as an agent reads it back; a foreign one as stored."""
+    if not e164:
+        return "—"
+    if e164.startswith("+90") and len(e164) == 13:
+        return f"0{e164[3:6]} {e164[6:9]} {e164[9:11]} {e164[11:]}"
+    return e164
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an agent checks the caller against: formatted for reading out."""
+    phone: str
+    email: str
+    born: str
+    city: str
+
+
+def identity(profile: dict, now: datetime) -> Identity:
+    born = profile.get("birth_date")
+    born_text = f"{born:%d.%m.%Y} (age {age_on(born, local_date(now))})" if born else "birth date unknown"
+    return Identity(national_phone(profile.get("phone")), profile.get("email") or "no e-mail",
+                    born_text, profile.get("city") or "city unknown")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One thing the agent must see on the call: how urgent (error > warning > info), what, and
+    what it rests on; `opening` is a line the agent may open the call with."""
+    level: str
+    text: str
+    source: str
+    source_id: int
+    opening: str = ""
+
+    @property
+    def cited(self) -> str:
+        return source_in_words(self.source, self.source_id)
+
+
+_LEVELS = {"error": 0, "warning": 1, "info": 2}
+
+
+def complaint_level(promise_state: str, severity: str | None, age_hours: float) -> str:
+    """The ladder for an unresolved complaint: past the 24-hour promise without an answer, high or
+    critical severity, or open more than COMPLAINT_ERROR_DAYS: error; unanswered within the
+    promise, or open more than COMPLAINT_WARNING_DAYS: warning; otherwise (answered, recent): info."""
+    if promise_state == "breached" or severity in URGENT_SEVERITIES or age_hours > COMPLAINT_ERROR_DAYS * 24:
+        return "error"
+    if promise_state == "due" or age_hours > COMPLAINT_WARNING_DAYS * 24:
+        return "warning"
+    return "info"
+
+
+def alerts(record: CustomerRecord, now: datetime) -> list[Alert]:
+    """Open complaints on the ladder above, then the customer's latest bad word and recent returns
+    (`recent_warnings`), the most urgent first, oldest first within a level."""
+    found: list[Alert] = []
+    for row in open_complaints(record, now).iter_rows(named=True):
+        level = complaint_level(row["promise_state"], row["severity"], row["age_hours"])
+        topic, when = _words(row["category"]), days_ago(row["opened_at"], now)
+        age = _age(row["age_hours"])
+        if row["promise_state"] == "breached":
+            state = f"no answer after {age}: 24-hour promise BREACHED"
+        elif row["promise_state"] == "due":
+            state = f"no answer yet, due in {_age(max(row['hours_to_deadline'], 0))}"
+        else:
+            state = f"answered, not resolved; open for {age}"
+        product = f", {row['product']}" if row.get("product") else ""
+        found.append(Alert(
+            level, f"Open complaint about {topic} ({row['severity'] or 'severity unknown'}{product}): {state}.",
+            "complaints", row["complaint_id"],
+            f"I see your complaint about the {topic} from {when} is still open; let me check where it stands "
+            "for you."))
+    for row in recent_warnings(record, now).iter_rows(named=True):
+        when = days_ago(row["happened_at"], now)
+        level, opening = {
+            "detractor": ("warning", f"I see you weren't happy with us when we asked {when}; I'd like to put "
+                                     "that right."),
+            "bad_csat": ("warning", f"I see your last contact with us, {when}, didn't go well; I'm sorry "
+                                    "about that."),
+            "return": ("info", f"I see you returned an order {when}; was everything all right with the return?"),
+        }[row["kind"]]
+        found.append(Alert(level, f"{row['message']} ({when}).", row["source"], row["source_id"], opening))
+    return sorted(found, key=lambda a: _LEVELS[a.level])
+
+
+def opening_line(found: list[Alert]) -> str | None:
+    """A suggested first sentence, from the most urgent alert."""
+    return found[0].opening if found else None
+
+
+def _age(hours: float) -> str:
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+def latest_events(record: CustomerRecord, count: int = 5) -> pl.DataFrame:
+    """The newest `count` events of the timeline: the call's context at a glance."""
+    return timeline(record).head(count)
 
 
 def purchase_totals(record: CustomerRecord) -> dict:

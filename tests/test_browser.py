@@ -23,8 +23,11 @@ def served(small_db_path):
 
 
 def test_agent_searches_a_name_and_sees_the_customer(served, small_db):
-    name, key = small_db.row("""SELECT full_name, name_key FROM customer_summary WHERE orders > 0
-                                ORDER BY customer_id LIMIT 1""")
+    from crm360.queries.customer import search_customers
+
+    candidates = small_db.frame("""SELECT full_name, name_key FROM customer_summary WHERE orders > 0
+                                   ORDER BY customer_id LIMIT 50""").rows()
+    name, key = next((n, k) for n, k in candidates if search_customers(small_db, k).to_open is not None)
     with chromium_page() as page:
         search_and_wait(page, served, key, name)
         page.get_by_text("Value so far").first.wait_for(timeout=15_000)
@@ -256,3 +259,75 @@ def test_a_marketing_user_downloads_the_outreach_list_stamped_and_audited_as_the
     [entry] = AuditLog(tmp_path / "audit.sqlite").search(action="export")
     assert (entry.user_name, entry.role, entry.page, entry.customers) == ("elif.pazarlama", "marketing", "outreach",
                                                                          len(rows))
+
+
+def _box(locator) -> dict:
+    box = locator.bounding_box()
+    assert box is not None, locator
+    return box
+
+
+def test_the_first_screen_at_1280x720_holds_the_call_and_the_search_box_is_ready(served, small_db, tmp_path):
+    """Without scrolling: identity, consent, alerts, value, churn and the latest five events; the
+    search box has the focus on load, and the New call key (F2) empties it, from inside it too."""
+    customer_id, name, phone = small_db.row(
+        """SELECT customer_id, full_name, phone FROM customer_summary WHERE open_complaints > 0 AND phone IS NOT NULL
+           ORDER BY contacts DESC, customer_id LIMIT 1""")
+    with chromium_page(1280, 720) as page:
+        page.goto(f"{served}/customer?customer={customer_id}")
+        page.get_by_role("heading", name=name).first.wait_for(timeout=15_000)
+        page.get_by_text("Latest five events").wait_for(timeout=15_000)
+        page.wait_for_timeout(500)  # the last elements settle
+        page.screenshot(path=str(tmp_path / "first-screen.png"))
+        assert page.title() == f"{name} · Customer lookup"
+        national = f"0{phone[3:6]} {phone[6:9]} {phone[9:11]} {phone[11:]}"
+        latest = page.get_by_test_id("stMarkdown").filter(has_text="Latest five events")
+        events = latest.locator("xpath=following::*[@data-testid='stMarkdown'][1]")
+        parts = {"identity": page.get_by_text(national).first,
+                 "consent": page.get_by_text("E-mail consent").first,
+                 "alert": page.get_by_test_id("stAlertContainer").filter(has_text="Open complaint").first,
+                 "value": page.get_by_test_id("stMetric").filter(has_text="Value so far"),
+                 "churn": page.get_by_test_id("stMetric").filter(has_text="Churn risk"),
+                 "latest five events": events}
+        for part, locator in parts.items():
+            box = _box(locator)
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 720, (part, box)
+        assert events.inner_text().count("\n") == 4, "five events, one a line"
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Find a customer"
+        box = page.get_by_role("textbox", name="Find a customer")
+        box.fill(str(customer_id))
+        box.press("Enter")
+        page.get_by_role("heading", name=name).first.wait_for(timeout=15_000)
+        box.press("F2")  # inside the box, where Streamlit itself ignores a button's shortcut
+        page.get_by_role("heading", name=name).wait_for(state="detached", timeout=15_000)
+        page.wait_for_timeout(300)
+        assert box.input_value() == ""
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Find a customer"
+        box.type("half typed, never sent")
+        page.keyboard.press("F2")
+        page.wait_for_timeout(1_000)
+        assert box.input_value() == ""
+
+
+def test_namesakes_are_picked_with_the_arrow_keys_and_enter(served, small_db):
+    from crm360.queries.customer import search_customers
+
+    names = small_db.frame("SELECT full_name FROM customers GROUP BY full_name HAVING count(*) > 1 "
+                           "ORDER BY full_name")["full_name"].to_list()
+    name = next(n for n in names if search_customers(small_db, n).total > 1)
+    with chromium_page(1280, 720) as page:
+        page.goto(f"{served}/customer")
+        box = page.get_by_role("textbox", name="Find a customer")
+        box.wait_for(timeout=15_000)
+        page.wait_for_timeout(300)  # the focus script
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+        page.get_by_text("nothing is opened until you pick one").wait_for(timeout=15_000)
+        assert page.get_by_role("heading", name=name).count() == 0
+        first = search_customers(small_db, name).matches["full_name"][0]  # the list's order
+        page.get_by_role("combobox", name="Which of them is calling?").wait_for(timeout=15_000)
+        page.keyboard.press("ArrowDown")  # from the search box to the list of matches, opened
+        page.get_by_role("option").first.wait_for(timeout=15_000)
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name=first, exact=True).first.wait_for(timeout=30_000)
+        page.get_by_text("Latest five events").wait_for(timeout=15_000)

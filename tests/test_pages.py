@@ -59,13 +59,113 @@ def test_customer_page_search_box_first_and_a_search_opens_the_profile(app, smal
     predicted = next(m for m in app.metric if m.label == "Predicted 12 months")
     assert predicted.value == ui.money(clv)
     assert any(m.value.startswith(":blue-badge[") and m.value.endswith(f" {segment}]") for m in app.markdown)
-    assert any("churn risk" in m.value for m in app.markdown)
+    assert any(m.label == "Churn risk" for m in app.metric)
 
 
 def test_customer_deep_link_opens_the_profile(app, small_db):
     name, customer_id = small_db.row("SELECT full_name, customer_id FROM customers ORDER BY customer_id LIMIT 1")
     _open(app, "pages/customer.py", customer=str(customer_id))
     assert app.header[0].value.replace("\\", "") == name
+
+
+def _audited(action: str) -> list:
+    from crm360 import audit, session
+
+    session.flush_audit()
+    return audit.AuditLog(audit.store_path()).search(action=action)
+
+
+def _namesakes(small_db) -> tuple[str, list[int]]:
+    """A full name several customers share, and their numbers."""
+    from crm360.queries import customer as queries
+
+    names = small_db.frame("SELECT full_name FROM customers GROUP BY full_name HAVING count(*) > 1 "
+                           "ORDER BY full_name")["full_name"].to_list()
+    name = next(n for n in names if queries.search_customers(small_db, n).total > 1)
+    return name, small_db.frame("SELECT customer_id FROM customers WHERE full_name = ? ORDER BY customer_id",
+                                [name])["customer_id"].to_list()
+
+
+def test_a_search_with_several_matches_opens_nobody_until_the_agent_picks(app, small_db):
+    name, holders = _namesakes(small_db)
+    _open(app, "pages/customer.py")
+    app.text_input[0].input(name).run()
+    assert not app.exception
+    assert not app.header, "nothing opened"
+    assert "nothing is opened until you pick one" in _text(app)
+    assert _audited("profile_view") == []
+    [search] = _audited("search")
+    assert search.detail["query"] == name and search.detail["matches"] >= len(holders)
+    picker = app.selectbox(key=f"pick-{name}")
+    table = app.dataframe[0].value
+    assert {"city", "born", "phone_ends", "last_contact_at"} <= set(table.columns)
+    assert set(holders) <= set(table["customer_id"])
+    picker.set_value(holders[1]).run()
+    assert app.header[0].value.replace("\\", "") == name
+    assert [e.detail for e in _audited("profile_view")] == [{}]
+    assert [entry.customers for entry in _audited("profile_view")] == [1]
+    from crm360 import audit
+    log = audit.AuditLog(audit.store_path())
+    assert log.customers_of(_audited("profile_view")[0].entry_id) == [holders[1]]
+
+
+def test_an_exact_customer_number_opens_at_once_and_is_audited_as_viewed(app, small_db):
+    name, customer_id = small_db.row("SELECT full_name, customer_id FROM customers ORDER BY customer_id DESC LIMIT 1")
+    _open(app, "pages/customer.py")
+    app.text_input[0].input(str(customer_id)).run()
+    assert app.header[0].value.replace("\\", "") == name
+    [view] = _audited("profile_view")
+    from crm360 import audit
+    assert audit.AuditLog(audit.store_path()).customers_of(view.entry_id) == [customer_id]
+
+
+def test_a_screen_pop_for_a_shared_phone_opens_nobody_until_the_agent_picks(tmp_path, monkeypatch):
+    from tests.conftest import load_dir
+    from tests.rawfiles import write_raw
+
+    shared = [{"customer_id": 1_000_001 + i, "full_name": name, "phone": "0532 123 45 67", "city": city}
+              for i, (name, city) in enumerate((("Ayşe Kaya", "İzmir"), ("Ali Kaya", "Ankara")))]
+    load_dir(write_raw(tmp_path / "raw", customers=shared), tmp_path)
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "db" / "crm.duckdb"))
+    app = _open(AppTest.from_file(APP, default_timeout=60), "pages/customer.py", phone="05321234567")
+    assert not app.header and "2 customers share this number" in _text(app)
+    assert _audited("profile_view") == [] and len(_audited("search")) == 1
+    app.selectbox(key="pick-link-05321234567").set_value(1_000_002).run()
+    assert app.header[0].value == "Ali Kaya"
+    assert len(_audited("profile_view")) == 1
+
+
+def test_the_identity_strip_and_a_verified_caller_recorded_with_how(app, small_db):
+    customer_id, phone, email, born, city = small_db.row(
+        """SELECT customer_id, phone, email, birth_date, city FROM customers WHERE phone LIKE '+90%'
+           AND email IS NOT NULL AND birth_date IS NOT NULL AND city IS NOT NULL ORDER BY customer_id LIMIT 1""")
+    _open(app, "pages/customer.py", customer=str(customer_id))
+    strip = next(m.value for m in app.markdown if ":material/call:" in m.value).replace("\\", "")
+    national = f"0{phone[3:6]} {phone[6:9]} {phone[9:11]} {phone[11:]}"
+    assert national in strip and email in strip.replace("\u2060", "") and f"{born:%d.%m.%Y} (age " in strip
+    assert city in strip
+    assert "Verified " not in _text(app)
+    app.multiselect(key=f"verify-how-{customer_id}").set_value(["phone", "birth_date"]).run()
+    app.button(key=f"verify-{customer_id}").click().run()
+    assert any("Verified " in m.value and ": phone number, birth date" in m.value for m in app.markdown)
+    [entry] = _audited("caller_verified")
+    assert entry.detail == {"how": ["phone", "birth_date"]} and entry.page == "customer"
+    from crm360 import audit
+    assert audit.AuditLog(audit.store_path()).customers_of(entry.entry_id) == [customer_id]
+    app.button(key="new-call").click().run()  # the next call starts unverified, with an empty box
+    assert app.text_input[0].value == "" and not app.header
+
+
+def test_recently_opened_customers_are_one_click_away_even_after_a_refresh(app, small_db, small_db_path):
+    first, second = small_db.frame("SELECT customer_id, full_name FROM customers ORDER BY customer_id LIMIT 2").rows()
+    _open(app, "pages/customer.py", customer=str(first[0]))
+    from crm360 import session
+
+    session.flush_audit()
+    fresh = AppTest.from_file(APP, default_timeout=60)  # a refresh: a new session, the audit log remembers
+    _open(fresh, "pages/customer.py", customer=str(second[0]))
+    fresh.button(key=f"recent-{first[0]}").click().run()
+    assert fresh.header[0].value.replace("\\", "") == first[1]
 
 
 def test_customer_deep_link_by_phone(app, small_db):
@@ -249,9 +349,9 @@ def test_customer_timeline_filters_and_paging_rerun_without_errors(app, small_db
     app.number_input[0].set_value(2).run()
     assert not app.exception
     assert any(c.value.startswith("Events 51-") for c in app.caption)
-    app.multiselect[0].set_value(["complaint"]).run()
+    app.multiselect(key=f"kinds-{customer_id}").set_value(["complaint"]).run()
     assert not app.exception
-    app.multiselect[1].set_value(["phone"]).run()
+    app.multiselect(key=f"channels-{customer_id}").set_value(["phone"]).run()
     assert not app.exception
 
 

@@ -10,9 +10,11 @@ from tests.rawfiles import write_raw
 
 OPENED = datetime(2026, 6, 3, 9, 0)
 CUSTOMERS = [
-    {"customer_id": 1000001, "full_name": "Ayşe Yılmaz", "phone": "0532 123 45 67", "email": "ayse@example.com"},
+    {"customer_id": 1000001, "full_name": "Ayşe Yılmaz", "phone": "0532 123 45 67", "email": "ayse@example.com",
+     "city": "İzmir", "birth_date": "1985-03-04"},
     {"customer_id": 1000002, "full_name": "IŞIK İNCE", "phone": "+90 544 000 11 22", "email": "isik@example.com"},
-    {"customer_id": 1000003, "full_name": "Ayşe Kaya", "phone": "0532 123 45 67", "email": "kaya@example.com"},
+    {"customer_id": 1000003, "full_name": "Ayşe Kaya", "phone": "0532 123 45 67", "email": "kaya@example.com",
+     "city": "Ankara", "birth_date": "1992-11-20"},
 ]
 
 
@@ -171,3 +173,27 @@ def test_a_lookup_reads_its_rows_from_one_snapshot_in_parallel(db):
     assert record.interactions["notes"].to_list() == ["**bold** <b>x</b>"]
     assert record.complaints.is_empty() and "issue_title" in record.complaints.columns
     assert record.purchases.is_empty() and "product" in record.purchases.columns
+
+
+def test_several_plausible_matches_open_nobody_and_a_unique_exact_match_opens_at_once(db):
+    assert customer.search_customers(db, "ayse").to_open is None  # two Ayşes: the agent picks
+    assert customer.search_customers(db, "0532 123 45 67").to_open is None  # a phone with two holders
+    assert customer.search_customers(db, "1000002").to_open == 1000002  # a customer number
+    assert customer.search_customers(db, "+90 544 000 11 22").to_open == 1000002  # a phone with one holder
+    assert customer.search_customers(db, "KAYA@example.com").to_open == 1000003  # an exact e-mail
+    assert customer.search_customers(db, "ayse yil").to_open == 1000001  # the one name that matches
+    typo = customer.search_customers(db, "aysee yilmaz")  # found only by tolerating a typo: a guess
+    assert typo.guessed and typo.total == 1 and typo.to_open is None
+    assert customer.search_customers(db, "nobody").to_open is None
+
+
+def test_the_match_list_tells_namesakes_apart_without_opening_anyone(db):
+    table = customer.namesake_table(customer.search_customers(db, "0532 123 45 67").matches).sort("customer_id")
+    assert table.columns == ["customer_id", "full_name", "city", "born", "phone_ends", "last_contact_at"]
+    rows = table.to_dicts()
+    assert [r["phone_ends"] for r in rows] == ["…4567", "…4567"]
+    assert [r["born"] for r in rows] == [1985, 1992]
+    assert [r["city"] for r in rows] == ["İzmir", "Ankara"]
+    assert rows[0]["last_contact_at"] == datetime(2026, 6, 1, 10) and rows[1]["last_contact_at"] is None
+    label = customer.match_label(rows[0])
+    assert label == "Ayşe Yılmaz #1000001 · İzmir · born 1985 · phone …4567 · last contact 01.06.2026"

@@ -22,9 +22,19 @@ def test_the_settings_keep_the_app_on_this_machine_quiet_and_plain():
     assert _settings().items() >= {
         "server.address": "localhost",  # a call centre's network: STREAMLIT_SERVER_ADDRESS (README)
         "browser.gatherUsageStats": False,
-        "client.toolbarMode": "viewer",  # no Deploy button, no developer options
+        "client.toolbarMode": "minimal",  # no Deploy button, no developer options, no menu
         "client.showErrorDetails": "none",
         "client.showErrorLinks": False,
         "client.showSidebarNavigation": False,  # dashboard.py draws the role's page links
         "server.fileWatcherType": "none",  # an ETL run's files must not flood the log that holds incidents
     }.items()
+
+
+def test_the_theme_keeps_red_for_danger_only():
+    """Selection, focus, active tabs and primary buttons take primaryColor: Streamlit's default is
+    red, which would make every selected tab look like an alarm beside the real alerts."""
+    settings = _settings()
+    colour = settings["theme.primaryColor"].lstrip("#")
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    assert red < max(green, blue), settings["theme.primaryColor"]
+    assert settings["theme.base"] == "light"

@@ -11,6 +11,7 @@ from decimal import Decimal
 import polars as pl
 
 from crm360 import desk_view
+from crm360.audit import AuditLog
 from crm360.queries import desk_consent, name_index
 from crm360.queries.name_index import TypedWord
 from crm360.record import CustomerRecord
@@ -32,14 +33,24 @@ class SearchResult:
     message: str = ""
     total: int = 0       # how many customers match in all
     note: str = ""       # something the agent should know about the match (a merged number)
+    guessed: bool = False  # found only by tolerating a typo: a guess, never opened unasked
 
     @classmethod
-    def of(cls, kind: str, matches: pl.DataFrame, total: int | None = None) -> SearchResult:
-        return cls(kind, matches, total=matches.height if total is None else total)
+    def of(cls, kind: str, matches: pl.DataFrame, total: int | None = None, guessed: bool = False) -> SearchResult:
+        return cls(kind, matches, total=matches.height if total is None else total, guessed=guessed)
+
+    @property
+    def to_open(self) -> int | None:
+        """The customer to open at once: the one match of a customer number, a phone with one
+        holder, an e-mail or a name, unless it was a typo's guess. With several plausible matches,
+        None: the agent picks (opening the top hit would show, and audit as viewed, a stranger)."""
+        if self.total != 1 or self.guessed or self.matches.is_empty():
+            return None
+        return int(self.matches["customer_id"][0])
 
 
 # What a result row shows to tell namesakes apart; every column read costs, so no more.
-SEARCH_COLUMNS = "customer_id, full_name, city, phone, last_contact_at"
+SEARCH_COLUMNS = "customer_id, full_name, city, birth_date, phone, last_contact_at"
 
 
 def search_customers(db: Database, text: str | None, limit: int = 10) -> SearchResult:
@@ -101,13 +112,15 @@ def _search_name(snap: Snapshot, query: str, limit: int) -> SearchResult:
         return SearchResult.of("name", _empty())
     index = snap.memo("name_index", lambda: name_index.build(snap))
     ids, total = index.find([TypedWord(w) for w in words], limit)
+    guessed = False
     if not ids and any(len(w) >= TYPO_MIN_LENGTH for w in words):
         ids, total = index.find([TypedWord(w, _one_typo_away(snap, w)) for w in words], limit)
+        guessed = True
     if not ids:
         return SearchResult.of("name", _empty())
     rows = snap.frame(f"SELECT {SEARCH_COLUMNS} FROM customer_summary WHERE customer_id = ANY(?)", [ids])
     ranking = pl.DataFrame({"customer_id": ids, "rank": range(len(ids))}, schema_overrides={"customer_id": pl.Int64})
-    return SearchResult.of("name", rows.join(ranking, on="customer_id").sort("rank").drop("rank"), total)
+    return SearchResult.of("name", rows.join(ranking, on="customer_id").sort("rank").drop("rank"), total, guessed)
 
 
 def _one_typo_away(snap: Snapshot, word: str) -> tuple[str, ...]:
@@ -116,6 +129,47 @@ def _one_typo_away(snap: Snapshot, word: str) -> tuple[str, ...]:
         return ()
     return tuple(snap.frame("SELECT token FROM customer_name_words WHERE damerau_levenshtein(token, ?) <= 1",
                             [word])["token"].to_list())
+
+
+def namesake_table(matches: pl.DataFrame) -> pl.DataFrame:
+    """What tells namesakes apart without opening anyone: city, birth year, the phone's last four
+    digits (enough to ask "does your number end in 4567?" without reading it out), last contact."""
+    if matches.is_empty():
+        return pl.DataFrame(schema={"customer_id": pl.Int64, "full_name": pl.String, "city": pl.String,
+                                    "born": pl.Int32, "phone_ends": pl.String, "last_contact_at": pl.Datetime("us")})
+    return matches.select(
+        "customer_id", "full_name", pl.col("city").fill_null("—"),
+        pl.col("birth_date").dt.year().alias("born"),
+        pl.when(pl.col("phone").is_not_null()).then(pl.lit("…") + pl.col("phone").str.slice(-4))
+        .otherwise(pl.lit("—")).alias("phone_ends"),
+        "last_contact_at")
+
+
+def match_label(row: dict) -> str:
+    """One match on one line, for the picker: the same facts as the namesake table."""
+    last = row["last_contact_at"]
+    return " · ".join([f"{row['full_name']} #{row['customer_id']}", row["city"] or "—",
+                       f"born {row['born']}" if row["born"] else "born —",
+                       f"phone {row['phone_ends']}",
+                       f"last contact {last:%d.%m.%Y}" if last else "no contact yet"])
+
+
+def recently_opened(log: AuditLog, user_name: str, count: int = 8) -> list[int]:
+    """The customers this user opened last, newest first, each once: read from the audit log's
+    profile views, so the list survives a refresh and a new tab (the session does not)."""
+    entries = log.search(user_name=user_name, action="profile_view", limit=count * 5)
+    firsts = log.first_customers([e.entry_id for e in entries], per_entry=1)
+    ordered = [firsts[e.entry_id][0] for e in entries if firsts.get(e.entry_id)]
+    return list(dict.fromkeys(ordered))[:count]
+
+
+def names_of(db: Database, customer_ids: list[int]) -> dict[int, str]:
+    """Customer number -> name, for links to customers known by number (recently opened)."""
+    if not customer_ids:
+        return {}
+    frame = db.frame("SELECT customer_id, full_name FROM customer_summary WHERE customer_id = ANY(?)",
+                     [customer_ids])
+    return dict(zip(frame["customer_id"].to_list(), frame["full_name"].to_list(), strict=True))
 
 
 def merged_into(db: Database, customer_id: int) -> tuple[int, str] | None:
@@ -142,7 +196,7 @@ def customer_profile(db: Database, customer_id: int) -> dict | None:
 
 # What the customer page reads of the summary: each column read costs (customer_summary has ~50).
 PAGE_PROFILE_COLUMNS = """
-    customer_id, full_name, city, birth_date, signup_date, preferred_channel, language, consent_email,
+    customer_id, full_name, city, birth_date, phone, email, signup_date, preferred_channel, language, consent_email,
     consent_sms, consent_phone, iys_refused, do_not_contact, orders, net_revenue_try, average_order_value_try,
     last_purchase_at, last_contact_at, open_complaints, value_top_share, usual_days_between_orders,
     rfm_segment, loyalty_tier, p_alive, expected_purchases_12m, predicted_clv_12m, churn_risk,
