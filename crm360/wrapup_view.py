@@ -56,6 +56,8 @@ TEXT = {
     "complaint_saved": "Complaint #{complaint_id} opened at {opened:%H:%M}: the first answer is due by "
                        "{due:%d.%m.%Y %H:%M} ({hours}-hour promise).",
     "no_open_complaint": "This customer has no open complaint.",
+    "resolved_meanwhile": "Complaint #{complaint_id} has been resolved since you chose it. What you typed is kept "
+                          "below; choose another complaint, or save to add yours to it.",
     "which_complaint": "Complaint",
     "answered": "Answered (the customer has had a first answer)",
     "already_answered": "Already answered",
@@ -263,21 +265,27 @@ def _open_complaint(db: Database, store: desk.DeskStore, record: CustomerRecord,
 # -- update a complaint -----------------------------------------------------------------------
 
 _OPEN_COLUMNS = {"complaint_id": pl.Int64, "opened_at": pl.Datetime("us"), "category": pl.String,
-                 "severity": pl.String, "product_id": pl.Int64, "answered": pl.Boolean, "refund_try": pl.Float64}
+                 "severity": pl.String, "product_id": pl.Int64, "answered": pl.Boolean, "refund_try": pl.Float64,
+                 "resolved": pl.Boolean}
 
 
-def open_complaints(record: CustomerRecord, mine: desk.DeskRecord) -> pl.DataFrame:
+def open_complaints(record: CustomerRecord, mine: desk.DeskRecord, keep: int | None = None) -> pl.DataFrame:
     """The customer's complaints still open, loaded and opened on calls, with what calls changed
     applied (answered, resolved, refunded); oldest first. A record the page already overlaid
-    with the desk's complaints gives the same list (a complaint is listed once)."""
+    with the desk's complaints gives the same list (a complaint is listed once). `keep`: a
+    complaint listed even if resolved (`resolved` true), the one an agent has in the form while
+    a colleague resolves it, so the save is answered rather than the form vanishing."""
     changed = mine.complaints
-    loaded = record.complaints.filter(pl.col("status") != "resolved").select(
+    kept = pl.col("complaint_id") == (keep if keep is not None else -1)
+    loaded = record.complaints.filter((pl.col("status") != "resolved") | kept).select(
         "complaint_id", "opened_at", "category", "severity", "product_id",
         pl.col("first_response_at").is_not_null().alias("answered"),
-        pl.col("refund_amount_try").cast(pl.Float64).alias("refund_try"))
+        pl.col("refund_amount_try").cast(pl.Float64).alias("refund_try"),
+        (pl.col("status") == "resolved").alias("resolved"))
     own = changed.filter(pl.col("origin") == "desk").select(
         "complaint_id", "opened_at", "category", "severity", "product_id",
-        pl.col("first_response_at").is_not_null().alias("answered"), "refund_try")
+        pl.col("first_response_at").is_not_null().alias("answered"), "refund_try",
+        pl.col("resolved_at").is_not_null().alias("resolved"))
     listed = pl.concat([loaded.filter(~pl.col("complaint_id").is_in(own["complaint_id"].implode())), own],
                        how="vertical_relaxed")
     if changed.height:
@@ -285,8 +293,9 @@ def open_complaints(record: CustomerRecord, mine: desk.DeskRecord) -> pl.DataFra
                                  pl.col("resolved_at").alias("desk_resolved"),
                                  pl.col("refund_try").alias("desk_refund"))
         listed = (listed.join(updates, on="complaint_id", how="left")
-                  .filter(pl.col("desk_resolved").is_null())
+                  .filter(pl.col("desk_resolved").is_null() | kept)
                   .with_columns(pl.col("answered") | pl.col("desk_answer").is_not_null(),
+                                pl.col("resolved") | pl.col("desk_resolved").is_not_null(),
                                 pl.coalesce("desk_refund", "refund_try").alias("refund_try"))
                   .drop("desk_answer", "desk_resolved", "desk_refund"))
     return listed.select(list(_OPEN_COLUMNS)).cast(_OPEN_COLUMNS).sort("opened_at", "complaint_id")
@@ -306,16 +315,18 @@ def _seen_version(store: desk.DeskStore, complaint_id: int) -> int:
 def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecord, mine: desk.DeskRecord,
                       user: User) -> None:
     customer_id = record.customer_id
-    complaints = open_complaints(record, mine)
+    form = _Form("update", customer_id)
+    complaints = open_complaints(record, mine, keep=st.session_state.get(form.key("which")))
     if complaints.is_empty():
         st.info(TEXT["no_open_complaint"])
         return
     rows = {row["complaint_id"]: row for row in complaints.iter_rows(named=True)}
-    form = _Form("update", customer_id)
     chosen = st.selectbox(TEXT["which_complaint"], list(rows), key=form.key("which"),
                           format_func=lambda cid: _complaint_label(rows[cid]))
     row = rows[chosen]
     drawn_from = _seen_version(store, chosen)
+    if row["resolved"]:
+        st.warning(TEXT["resolved_meanwhile"].format(complaint_id=chosen), icon=":material/sync_problem:")
     with st.form(form.key(f"form-{chosen}"), border=False):
         answered = st.checkbox(TEXT["already_answered"] if row["answered"] else TEXT["answered"],
                                value=bool(row["answered"]), disabled=bool(row["answered"]),
@@ -355,7 +366,7 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
 def _complaint_label(row: dict) -> str:
     opened = desk_queries.istanbul_time(row["opened_at"]) if row["complaint_id"] > desk.DESK_ID_BASE \
         else row["opened_at"]
-    state = "answered" if row["answered"] else "not answered yet"
+    state = "resolved" if row["resolved"] else "answered" if row["answered"] else "not answered yet"
     return f"#{row['complaint_id']} · {_label(row['category'] or '')} · opened {opened:%d.%m.%Y %H:%M} · {state}"
 
 
