@@ -3,6 +3,7 @@
 `python -m crm360 users add NAME --role agent|marketing|executive|admin [--password-stdin]`
 `python -m crm360 users list [--all] | password NAME | role NAME ROLE | remove NAME | restore NAME | demo`
 `python -m crm360 audit verify [--store PATH]`
+`python -m crm360 changes --since CURSOR --out FILE.jsonl [--store PATH]`
 
 backtest:
 
@@ -15,6 +16,12 @@ outreach:
 Writes the outreach list (the `outreach_candidates` mart, highest priority first) as a CSV or
 Excel file, with the same contact-pressure hold as the page: customers contacted in a campaign
 in the last 14 days are left out. For scheduled exports to a dialler or a mailing tool.
+
+changes:
+Writes every change agents made at the desk (calls, follow-up tasks, complaints, consent) after a
+cursor, in order, as JSON Lines: a first line {"since": ..., "next_cursor": ..., "changes": ...},
+then one change per line. The same cursor gives the same file until agents write more; pass the
+file's next_cursor the next time. For the helpdesk or CRM of record to take the changes in.
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm360 import access, audit, campaigns, cli, clock, config, export, private_files
+from crm360 import access, audit, campaigns, cli, clock, config, desk, export, private_files
 from crm360.audit import AuditLog
 from crm360.models import backtest
 from crm360.outreach_rules import RULE_BY_CODE
@@ -82,7 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     users_list.add_argument("--all", action="store_true", help="removed users too, marked as removed")
     actions.add_parser("demo", help="one user per role for the demo, passwords printed once (if none exist yet)")
     _add_audit_command(commands)
+    handoff = commands.add_parser("changes", help="write the desk's changes since a cursor as JSON Lines")
+    handoff.add_argument("--since", type=cli.whole_number(0), required=True,
+                         help="the cursor to start after (0: from the beginning; else the last file's next_cursor)")
+    handoff.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
+    handoff.add_argument("--store", type=Path, help="the desk store (default: CRM_DESK or beside the database)")
     args = parser.parse_args(argv)
+    if args.command == "changes":
+        return _write_changes(args)
     if args.command == "audit":
         return _verify_audit(args)
     if args.command == "outreach":
@@ -148,6 +162,32 @@ def _write_outreach(args: argparse.Namespace) -> int:
         db.close()
     print(f"{listed.height:,} customers written to {args.out}; {held_back:,} held back "
           f"(contacted in a campaign in the last {config.CONTACT_PRESSURE_DAYS} days).")
+    return 0
+
+
+def _write_changes(args: argparse.Namespace) -> int:
+    path = args.store or desk.store_path()
+    try:
+        cli.writable_file(args.out, "--out")
+        if not path.is_file():  # an empty store made here would say "no changes" when the path is wrong
+            state = "a folder, not a file" if path.is_dir() else "no such file"
+            raise cli.CommandError(f"desk store {path}: {state} (the desk.sqlite the app writes beside the database)")
+        store = cli.open_store(desk.DeskStore, path, "desk store")
+        last = store.last_cursor()
+        if args.since > last:
+            raise cli.CommandError(f"--since {args.since}: the desk's change log ends at {last}; "
+                                   "use a cursor a file of this store gave")
+        rows, next_cursor = store.changes(args.since)
+        lines = [json.dumps({"since": args.since, "next_cursor": next_cursor, "changes": len(rows)})]
+        lines += [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows]
+        temporary = args.out.with_name(f".{args.out.name}.partial")
+        private_files.private_file(temporary).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temporary.replace(args.out)  # whole or not at all: a reader never sees half a hand-off
+    except OSError as error:
+        return cli.fail("changes", f"{error.filename or args.out}: {cli.os_reason(error)}")
+    except (cli.CommandError, sqlite3.Error, desk.DeskError) as error:
+        return cli.fail("changes", error)
+    print(f"{len(rows):,} changes after cursor {args.since} written to {args.out}; next cursor: {next_cursor}")
     return 0
 
 

@@ -432,12 +432,19 @@ class DeskStore(SqliteStore):
             return _frame(con.execute(f"SELECT {', '.join(CONSENT_SCHEMA)} FROM consent_changes WHERE cursor > ? "
                                       "ORDER BY cursor", (cursor,)).fetchall(), CONSENT_SCHEMA)
 
-    def table(self, name: str) -> pl.DataFrame:
-        """A whole table, for the ETL's read of the desk."""
-        schema = {"calls": CALL_SCHEMA, "tasks": TASK_SCHEMA, "complaints": COMPLAINT_SCHEMA,
-                  "consent_changes": CONSENT_SCHEMA}[name]
+    def everything(self) -> tuple[dict[str, pl.DataFrame], int]:
+        """Every call, complaint and consent change, and the change-log cursor they reflect, read
+        in one transaction (a consistent picture while agents go on writing): the ETL's read."""
+        schemas = {"calls": CALL_SCHEMA, "complaints": COMPLAINT_SCHEMA, "consent_changes": CONSENT_SCHEMA}
         with self._connection() as con:
-            return _frame(con.execute(f"SELECT {', '.join(schema)} FROM {name} ORDER BY 1").fetchall(), schema)
+            con.execute("BEGIN")
+            try:
+                tables = {name: _frame(con.execute(f"SELECT {', '.join(schema)} FROM {name} ORDER BY 1").fetchall(),
+                                       schema) for name, schema in schemas.items()}
+                cursor = int(con.execute("SELECT coalesce(max(cursor), 0) FROM changes").fetchone()[0])
+            finally:
+                con.execute("COMMIT")
+        return tables, cursor
 
 
 def check_against_database(db: Database, customer_id: int, *, product_id: int | None = None,

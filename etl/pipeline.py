@@ -18,7 +18,7 @@ import duckdb
 
 from crm360 import config, store
 from crm360.private_files import owner_only, private_file, private_folder
-from etl import identity
+from etl import desk_source, identity
 from etl.extract import SourceError, physical_lines, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
 from etl.marts import build_marts
@@ -44,6 +44,8 @@ class LoadParams:
     mapping: list[Path] | Path | None = None  # default: raw_dir/*.toml if any, else the seed's mapping
     # Review decisions on possible duplicates (crm360/identity_review.py); default: beside the database.
     decisions: Path | None = None
+    # The agent desk store (crm360/desk.py), read as one more source; default: CRM_DESK or beside the database.
+    desk: Path | None = None
 
     @property
     def decisions_path(self) -> Path:
@@ -158,9 +160,14 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
         con.execute("SET VARIABLE earliest_event = ?::TIMESTAMP", [mapping.earliest_event])
         identity.create_tables(con, _review_decisions(params.decisions_path))
         create_macros(con)
+        desk_dir = building.parent / "desk"
+        desk_cursor = _export_desk(params, desk_dir, progress)
+        desk_sources = {source.entity: source for source in desk_source.sources()} if desk_cursor is not None else {}
         with ThreadPoolExecutor(max_workers=1) as hasher:
             digests = {path.name: hasher.submit(_file_facts, path) for s in sources
                        for path in source_files(params.raw_dir, s) if path.is_file()}
+            digests.update({path.name: hasher.submit(_file_facts, path) for s in desk_sources.values()
+                            for path in source_files(desk_dir, s)})
             load_started = time.perf_counter()
             by_entity = {source.entity: source for source in sources}
             for entity in ENTITY_ORDER:
@@ -168,6 +175,9 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
                     report.files.extend(_load_source(con, params, by_entity[entity], report, digests, progress))
                 elif entity == "customers" and mapping.customers_from:
                     report.files.append(_derive_customers(con, params, by_entity[mapping.customers_from], progress))
+                elif entity in desk_sources:
+                    report.files.extend(_load_source(con, replace(params, raw_dir=desk_dir), desk_sources[entity],
+                                                     report, digests, progress))
                 elif entity == "iys_consents":  # refusals once loaded are never dropped by leaving a mapping out
                     kept = _keep_previous(con, report.previous, entity, failed=False)
                     progress(f"no İYS export in this run's mappings: {kept}")
@@ -177,6 +187,8 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
                 if entity == "customers":
                     _merge_customer_records(con, report, progress)
                     report.files.extend(_link_identities(con, params, sources, progress))
+            joined = desk_source.apply(con, desk_cursor)
+            progress("desk: " + ", ".join(f"{count:,} {what}" for what, count in joined.items()))
             report.stage_seconds["load"] = time.perf_counter() - load_started
         started = time.perf_counter()
         progress("building marts")
@@ -188,6 +200,18 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
     finally:
         con.close()
     return report
+
+
+def _export_desk(params: LoadParams, folder: Path, progress: Progress) -> int | None:
+    """The desk store's rows written for this run (etl/desk_source.py); the cursor they reflect."""
+    path = params.desk or desk_source.store_path(params.db_path)
+    try:
+        cursor = desk_source.export(path, folder)
+    except (sqlite3.Error, OSError) as error:
+        raise LoadFailed(f"{path}: cannot read the agent desk ({error})") from error
+    progress(f"agent desk: {path}, through change {cursor}" if cursor is not None
+             else f"agent desk: no store at {path} yet")
+    return cursor
 
 
 def _review_decisions(path: Path) -> list[tuple]:

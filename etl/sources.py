@@ -30,6 +30,14 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     # no customer number) and channel (phone = ARAMA, sms = MESAJ, email = EPOSTA), approved or
     # refused on a date. Optional: without an İYS export the table is empty and nothing changes.
     "iys_consents": ("recipient", "channel", "status", "decided_at"),
+    # The agent desk (crm360/desk.py): what agents wrote at the end of calls, read by every run
+    # from the desk store through etl/mappings/desk.toml (etl/desk_source.py) and then applied to
+    # interactions, complaints and customers' consent.
+    "desk_calls": ("call_id", "customer_id", "called_at", "channel", "reason", "outcome", "note", "agent"),
+    "desk_complaints": ("complaint_id", "origin", "customer_id", "opened_at", "channel", "category", "severity",
+                        "product_id", "first_response_at", "resolved_at", "resolution", "refund_try", "description",
+                        "agent"),
+    "desk_consent": ("change_id", "customer_id", "channel", "given", "do_not_contact", "recorded_at", "agent"),
 }
 # Columns the seed's CSV reader types (for speed): a column an export lacks loads as an empty value
 # of this type. Text from any other file reaches the staging model as written, and the model casts

@@ -4,6 +4,7 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta
 
+import polars as pl
 import pytest
 
 from crm360.desk import (
@@ -215,3 +216,69 @@ def test_checks_against_the_loaded_data(small_db):
     other = small_db.row("SELECT complaint_id FROM complaints WHERE customer_id <> ? LIMIT 1", [customer])[0]
     with pytest.raises(DeskError, match=f"has no complaint #{other}"):
         check_against_database(small_db, customer, complaint_id=other)
+
+
+# --- shown at once: the customer page and every marketing list, before any ETL run -------------
+
+def test_desk_writes_show_at_once_on_the_customer_record(small_db, tmp_path, monkeypatch):
+    from crm360.queries.customer import load_customer
+    from crm360.record import open_complaints, timeline
+    monkeypatch.setenv("CRM_DESK", str(tmp_path / "desk.sqlite"))
+    customer = small_db.row("""SELECT customer_id FROM customer_summary WHERE consent_sms AND NOT do_not_contact
+                               AND open_complaints = 0 ORDER BY customer_id LIMIT 1""")[0]
+    before = load_customer(small_db, customer)
+    now = datetime(2026, 6, 30, 11, 0)
+    desk = DeskStore(tmp_path / "desk.sqlite")
+    call = desk.log_call(customer, "deniz", "billing", "escalated", "<b>Fatura</b> itirazı", now=now)
+    complaint = desk.open_complaint(customer, "deniz", "billing_error", "high", None, "Fazla çekim", now=now)
+    desk.record_consent(customer, "deniz", "sms", False, now=now)
+    after = load_customer(small_db, customer)
+    assert after.interactions.height == before.interactions.height + 1
+    assert after.interactions.filter(pl.col("interaction_id") == call)["notes"].to_list() == ["<b>Fatura</b> itirazı"]
+    alert = open_complaints(after, datetime(2026, 6, 30, 12, 0)).row(0, named=True)
+    assert (alert["complaint_id"], alert["promise_state"], alert["age_hours"]) == (complaint, "due", 1.0)
+    assert (after.profile["open_complaints"], after.profile["consent_sms"]) == (1, False)
+    assert {"contact", "complaint"} <= set(timeline(after).filter(
+        pl.col("source_id").is_in([call, complaint]))["kind"].to_list())
+    desk.update_complaint(complaint, "ayse", resolution="İade edildi", expected_version=1, now=now + timedelta(hours=2))
+    resolved = load_customer(small_db, customer)
+    assert resolved.complaints.filter(pl.col("complaint_id") == complaint)["status"].to_list() == ["resolved"]
+    assert resolved.profile["open_complaints"] == 0
+
+
+def test_an_sms_withdrawal_leaves_the_outreach_list_campaign_reach_and_contact_list_at_once(
+        small_db, tmp_path, monkeypatch):
+    from crm360.outreach_rules import MARKETING
+    from crm360.queries import campaign_contacts, outreach
+    monkeypatch.setenv("CRM_DESK", str(tmp_path / "desk.sqlite"))
+    customer = small_db.row("""SELECT customer_id FROM outreach_candidates
+                               WHERE marketing AND NOT service AND marketing_channel = 'sms'
+                               ORDER BY customer_id LIMIT 1""")[0]
+    only_them = outreach.CandidateFilter()
+    audience = outreach.campaign_audience(small_db, only_them, "sms")["customer_id"].to_list()
+    listed = outreach.candidates(small_db, only_them, limit=None)
+    assert customer in audience and customer in listed["customer_id"].to_list()
+    reach_before = outreach.campaign_reach(small_db, only_them).reached["sms"]
+    DeskStore(tmp_path / "desk.sqlite").record_consent(customer, "deniz", "sms", False, now=NOW)
+    assert customer not in outreach.campaign_audience(small_db, only_them, "sms")["customer_id"].to_list()
+    assert outreach.campaign_reach(small_db, only_them).reached["sms"] == reach_before - 1
+    row = outreach.candidates(small_db, only_them, limit=None).filter(pl.col("customer_id") == customer)
+    assert row.is_empty() or row["marketing_channel"][0] != "sms"
+    member = [{"customer_id": customer, "control": 0, "contacted_at": None, "outcome": None, "reasons": ""}]
+    blocked = campaign_contacts.member_reach(small_db, member, "sms", MARKETING)["blocked"].to_list()
+    assert blocked == ["no_consent"]
+
+
+def test_a_do_not_contact_request_takes_the_customer_off_every_list_at_once(small_db, tmp_path, monkeypatch):
+    from crm360.queries import outreach, value
+    monkeypatch.setenv("CRM_DESK", str(tmp_path / "desk.sqlite"))
+    customer, segment = small_db.row("""SELECT customer_id, rfm_segment FROM customer_summary
+                                        WHERE NOT do_not_contact AND customer_id IN
+                                              (SELECT customer_id FROM outreach_candidates)
+                                        ORDER BY customer_id LIMIT 1""")
+    counted = value.segment_do_not_contact(small_db, segment)
+    DeskStore(tmp_path / "desk.sqlite").record_consent(customer, "deniz", None, False, do_not_contact=True, now=NOW)
+    listed = outreach.candidates(small_db, outreach.CandidateFilter(), limit=None)["customer_id"].to_list()
+    assert customer not in listed
+    assert customer not in value.segment_customers(small_db, segment, limit=100_000)["customer_id"].to_list()
+    assert value.segment_do_not_contact(small_db, segment) == counted + 1

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from crm360.outreach_rules import MARKETING, SERVICE
+from crm360.queries import desk_consent
 from crm360.store import Database
 
 # Why a member cannot be contacted now, in words for the page.
@@ -41,7 +42,9 @@ def member_reach(db: Database, members: Sequence[dict], channel: str, kind: str)
     wanted = [m for m in members if not m["control"]]
     address = "c.email" if channel == "email" else "c.phone"
     consent = "$2 IS NOT NULL" if kind == SERVICE else "list_contains(m.marketing_channels, $2)"
-    frame = db.frame(
+    with db.snapshot() as snap:
+        desk_consent.apply(snap)  # a withdrawal recorded at the desk counts at once
+        frame = snap.frame(
         f"""WITH members AS (
                 SELECT unnest($1::BIGINT[]) AS customer_id, unnest($3::VARCHAR[]) AS contacted_at,
                        unnest($4::VARCHAR[]) AS outcome, unnest($5::VARCHAR[]) AS reasons)

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from crm360.queries import name_index
+from crm360 import desk_view
+from crm360.queries import desk_consent, name_index
 from crm360.queries.name_index import TypedWord
 from crm360.record import CustomerRecord
 from crm360.store import Database, Snapshot
@@ -186,10 +187,17 @@ def load_customer(db: Database, customer_id: int) -> CustomerRecord | None:
         profile = _profile(snap, customer_id, PAGE_PROFILE_COLUMNS)
         products = snap.memo("products", lambda: _products(snap))
         rows = {name: read.result() for name, read in reads.items()}
+        desk_through = desk_consent.loaded_through(snap) if profile is not None else 0
+        desk_file = desk_consent.desk_path(snap.version)
     if profile is None:
         return None
-    return CustomerRecord(profile, rows["interactions"], _with_product(rows["purchases"], products.select(
+    record = CustomerRecord(profile, rows["interactions"], _with_product(rows["purchases"], products.select(
         "product_id", "product")), _with_product(rows["complaints"], products), rows["surveys"])
+    if not desk_file.exists():  # no agent has written anything yet
+        return record
+    # What agents wrote since the load shows at once (crm360/desk_view.py).
+    return desk_view.overlay(record, desk_consent.desk_store(desk_file).customer_desk(customer_id), desk_through,
+                             products)
 
 
 def _with_product(rows: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from crm360 import config
 from crm360.outreach_rules import MARKETING, RULES, SERVICE
+from crm360.queries import desk_consent
 from crm360.store import Database, Snapshot
 
 CHANNELS = ("phone", "email", "sms")
@@ -177,7 +178,9 @@ def held_back_count(db: Database, chosen: CandidateFilter) -> int:
 
 
 def _registered(snap: Snapshot, chosen: CandidateFilter) -> tuple[str, list]:
-    """The filter's condition, with the held-back customers registered on this cursor."""
+    """The filter's condition, with the held-back customers registered on this cursor and the
+    desk's consent changes since the load applied (crm360/queries/desk_consent.py)."""
+    desk_consent.apply(snap)
     if chosen.held_back:
         snap.cursor.register(HELD_BACK_TABLE, pa.table({"customer_id": pa.array(chosen.held_back, pa.int64())}))
     return chosen.where()

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 import polars as pl
 
 from crm360 import segments
+from crm360.queries import desk_consent
 from crm360.store import Database
 
 
@@ -89,7 +90,9 @@ def segment_customers(db: Database, segment: str, limit: int = 500) -> pl.DataFr
     a marketer needs before contacting them: consent as marketing lists apply it (customer_summary
     reads it from marketing_consent, İYS refusals included). Do-not-contact customers are counted
     in the segment's figures but never listed by name here (see `segment_do_not_contact`)."""
-    return db.frame(
+    with db.snapshot() as snap:
+        desk_consent.apply(snap)  # consent and do-not-contact recorded at the desk count at once
+        return snap.frame(
         """SELECT customer_id, full_name, city, loyalty_tier, net_revenue_try, predicted_clv_12m,
                   churn_risk_band, last_purchase_at, consent_email, consent_sms, consent_phone
            FROM customer_summary WHERE rfm_segment = ? AND NOT do_not_contact
@@ -99,4 +102,7 @@ def segment_customers(db: Database, segment: str, limit: int = 500) -> pl.DataFr
 
 def segment_do_not_contact(db: Database, segment: str) -> int:
     """How many of a segment's customers asked not to be contacted: counted, not listed."""
-    return db.row("SELECT count(*) FROM customer_summary WHERE rfm_segment = ? AND do_not_contact", [segment])[0]
+    with db.snapshot() as snap:
+        desk_consent.apply(snap)
+        return snap.cursor.execute("SELECT count(*) FROM customer_summary WHERE rfm_segment = ? AND do_not_contact",
+                                   [segment]).fetchall()[0][0]
