@@ -26,7 +26,7 @@ TEXT = {
 WHEN_LABELS = {"overdue": "Overdue", "today": "Due today", "upcoming": "Upcoming"}
 METRICS = (("overdue", "Overdue", "follow_ups_overdue"), ("today", "Due today", "follow_ups_due_today"),
            ("upcoming", "Upcoming", "follow_ups_upcoming"))
-_DONE = "follow-ups-done"
+_DONE, _PICK = "follow-ups-done", "follow-ups-done-pick"
 
 user = session.require("follow-ups")
 team_view = user.role in ("service_lead", "all")  # the service lead leads the agents; local mode sees it all
@@ -42,7 +42,13 @@ if saved := st.session_state.pop(_DONE, None):
     if refused_message:
         st.error(ui.plain(refused_message))
 
-tasks = tasks_query.in_istanbul(store.tasks(owner=None if team_view else user.user_name), "due_at", "created_at")
+# Tasks the agent picked to mark done stay listed even when closed meanwhile (in another tab), so the
+# click is answered ("already done") instead of the form vanishing under it.
+picked = st.session_state.get(_PICK) or []
+tasks = store.tasks(owner=None if team_view else user.user_name, open_only=not picked)
+if picked:
+    tasks = tasks.filter(pl.col("done_at").is_null() | pl.col("task_id").is_in(picked))
+tasks = tasks_query.in_istanbul(tasks, "due_at", "created_at")
 tasks = tasks_query.classify_tasks(tasks, now)
 if team_view and tasks.height:
     chosen_owners = st.multiselect(TEXT["owners"], sorted(set(tasks["owner"])), key="follow-ups-owners")
@@ -71,10 +77,11 @@ customer_ids = listed["customer_id"].unique(maintain_order=True).to_list()
 session.record_when_changed("follow-ups", tuple(listed["task_id"].to_list()), "list_view", page="follow-ups",
                             customer_ids=customer_ids, list="team follow-ups" if team_view else "my follow-ups")
 st.subheader(TEXT["tasks"], anchor=False)
-st.dataframe(listed.select("profile", "when_label", "due_at", "customer_id", "full_name", "note",
+st.dataframe(listed.select("profile", "task_id", "when_label", "due_at", "customer_id", "full_name", "note",
                            *(["owner"] if team_view else []), "created_by", "created_at"),
              hide_index=True, width="stretch", column_config={
                  "profile": ui.profile_column(user), "when_label": "When",
+                 "task_id": st.column_config.NumberColumn("Task", format="%d"),
                  "due_at": st.column_config.DatetimeColumn("Due", format="DD.MM.YYYY HH:mm"),
                  "customer_id": st.column_config.NumberColumn("Customer", format="%d"), "full_name": "Name",
                  "note": "What to do", "owner": "Owner", "created_by": "Made by",
@@ -89,7 +96,7 @@ if mine.height:
               for row in mine.iter_rows(named=True)}
     with st.form("follow-ups-done-form"):
         done = st.multiselect(TEXT["done_pick"], list(labels), format_func=labels.get,
-                              placeholder=TEXT["done_placeholder"], key="follow-ups-done-pick")
+                              placeholder=TEXT["done_placeholder"], key=_PICK)
         clicked = st.form_submit_button(TEXT["done_button"], type="primary")
     if clicked and not done:
         st.warning(TEXT["done_none"])
@@ -109,5 +116,5 @@ if mine.height:
             st.error(ui.plain(refused))
         else:
             st.session_state[_DONE] = (TEXT["done_saved"].format(tasks=", ".join(f"#{t}" for t in closed)), refused)
-            del st.session_state["follow-ups-done-pick"]
+            del st.session_state[_PICK]
             st.rerun()
