@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.browser_lookups:
         _, _, out = run_measured([py, "-m", "bench.browser", str(db), str(args.browser_lookups)])
         results["browser"] = json.loads(out)
+    _, _, out = run_measured([py, "-m", "bench.desk", str(db.parent / "desk-bench"), "20", "50"])
+    results["desk_saves"] = json.loads(out)
     _, peak, out = run_measured([py, "-m", "bench.models", str(db)])
     results["models"] = {**json.loads(out), "peak_bytes": peak}
     _, peak, out = run_measured([py, "-m", "bench.outreach", str(db), str(args.outreach_filters)])
@@ -174,6 +176,11 @@ def table(results: dict) -> str:
     elif browser:
         lines.append(f"browser, Enter to name on screen ({browser['count']} searches): p50 {browser['p50_s']:.2f} s, "
                      f"p95 {browser['p95_s']:.2f} s, max {browser['max_s']:.2f} s")
+    if "desk_saves" in results:
+        saves = results["desk_saves"]
+        lines += ["", f"wrap-up saves (a call with a follow-up; {saves['sessions']} agent sessions at once, "
+                      f"{saves['saves']:,} saves): p50 {saves['p50_ms']:.1f} ms, p95 {saves['p95_ms']:.1f} ms "
+                      f"(target at most 200), max {saves['max_ms']:.1f} ms; records lost: {saves['lost']}"]
     if "models" in results:
         lines += ["", *_models_table(results["models"])]
     if "outreach" in results:

@@ -1,17 +1,21 @@
 """`python -m bench.lookups DB N`: N random customer lookups through the customer page's own query
 functions, in the order the page runs them, after the warm-up the app runs when it opens a database;
-prints per-query and whole-lookup latencies as JSON."""
+prints per-query and whole-lookup latencies as JSON. The lookups read the agent desk store too,
+with a wrap-up saved for every other customer looked up."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.timing import millisecond_stats
 from crm360 import clock
 from crm360 import record as views
+from crm360.desk import DeskStore, FollowUp
 from crm360.queries import customer
 from crm360.store import Database
 
@@ -19,6 +23,22 @@ from crm360.store import Database
 def _typed_phone(e164: str) -> str:
     national = e164[3:]
     return f"0{national[:3]} {national[3:6]} {national[6:8]} {national[8:]}"
+
+
+def _desk_writes(db_path: Path, customer_ids: list[int], now: datetime) -> None:
+    """A desk store beside the lookups (CRM_DESK) in which every other customer looked up has a
+    wrap-up (a call with a follow-up, a complaint, an SMS withdrawal), as on a working day: the
+    page's read then includes the desk's, with writes to overlay for half of them."""
+    path = db_path.parent / "bench-desk.sqlite"
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+    os.environ["CRM_DESK"] = str(path)
+    store = DeskStore(path)
+    for customer_id in customer_ids:
+        store.log_call(customer_id, "bench", "billing", "follow_up_needed", "fatura itirazı", now=now,
+                       follow_up=FollowUp(now + timedelta(days=1), "bench", "geri ara"))
+        store.open_complaint(customer_id, "bench", "billing_error", "medium", None, "fazla çekim", now=now)
+        store.record_consent(customer_id, "bench", "sms", False, now=now)
 
 
 def run(db_path: Path, count: int, seed: int = 1) -> dict:
@@ -34,6 +54,7 @@ def run(db_path: Path, count: int, seed: int = 1) -> dict:
     picks = db.frame(
         "SELECT customer_id, phone, full_name FROM customers WHERE rowid IN (SELECT unnest(?))",
         [rng.sample(range(total), min(count, total))])
+    _desk_writes(db_path, picks["customer_id"].to_list()[::2], now)
     loaded: dict[int, views.CustomerRecord] = {}
 
     def fetch(cid: int) -> None:
