@@ -24,6 +24,8 @@ PAGES = [
     ("", st.Page("pages/home.py", title="Overview", icon=":material/home:", default=True)),
     ("customer", st.Page("pages/customer.py", title="Customer lookup", icon=":material/person_search:",
                          url_path="customer")),
+    ("follow-ups", st.Page("pages/follow-ups.py", title="My follow-ups", icon=":material/task_alt:",
+                           url_path="follow-ups")),
     ("segments", st.Page("pages/segments.py", title="Segments", icon=":material/donut_small:", url_path="segments")),
     ("model", st.Page("pages/model.py", title="Value model", icon=":material/query_stats:", url_path="model")),
     ("outreach", st.Page("pages/outreach.py", title="Outreach", icon=":material/campaign:", url_path="outreach")),

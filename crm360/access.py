@@ -30,11 +30,13 @@ ROLE_TITLES = {"agent": "Agent", "marketing": "Marketing", "service_lead": "Serv
 # The pages each role may open (by the page's url path; "" is the overview). An agent serves the
 # customer on the line; marketing works on consented lists; a service lead works the service rows
 # of the outreach list (overdue answers, stalled complaints, follow-ups, fixed defects) with the
-# contact detail each matter needs, and their service campaigns; executives read aggregates with
+# contact detail each matter needs, and their service campaigns; agents see their own follow-up
+# tasks and a service lead (who leads the agents) everyone's; executives read aggregates with
 # no individual customer on them; admins run the loads, the users and the audit.
 PAGE_ROLES: dict[str, frozenset[str]] = {
     "": frozenset(ROLES),
     "customer": frozenset({"agent"}),
+    "follow-ups": frozenset({"agent", "service_lead"}),
     "segments": frozenset({"marketing"}),
     "outreach": frozenset({"marketing", "service_lead"}),
     "campaigns": frozenset({"marketing", "service_lead"}),

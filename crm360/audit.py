@@ -48,7 +48,8 @@ from crm360 import config
 from crm360.sqlite_store import SqliteStore
 
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "session_resumed", "search", "profile_view",
-           "list_view", "caller_verified", "export", "campaign_change", "identity_decision", "user_change")
+           "list_view", "caller_verified", "export", "campaign_change", "identity_decision", "user_change",
+           "call_logged", "complaint_opened", "complaint_updated", "consent_changed", "task_done")
 MAX_DETAIL_CHARS = 2_000       # a search typed into the box is kept, but not a 10 MB paste
 MAX_CUSTOMERS_PER_ENTRY = 5_000  # a list view names its customers; an export of 200,000 says how many
 CHAIN_START = "0" * 64         # the link of the first entry

@@ -125,6 +125,12 @@ GLOSSARY: dict[str, str] = {
                         "segments. 'Prospects': signed up, no completed order by that day.",
     "read_notes": "What the load detected or converted to read the file: its encoding, delimiter, how it "
                   "writes dates (and whether that was ambiguous) and decimals.",
+    "follow_ups_overdue": "Open follow-up tasks whose due time has passed. Due times and 'today' are Europe/Istanbul "
+                          "time.",
+    "follow_ups_due_today": "Open follow-up tasks due from now until midnight: today is the calendar day in "
+                            "Europe/Istanbul.",
+    "follow_ups_upcoming": "Open follow-up tasks due after today (Europe/Istanbul).",
+    "follow_ups_open": "Open follow-up tasks: made when an agent logs a call with a follow-up, until marked done.",
     "file_failure": "Why the file was not loaded this run. Its table keeps the previous load (or is empty "
                     "on a first load); the other files loaded.",
 }

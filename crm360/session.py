@@ -28,7 +28,8 @@ LOCAL = User("local", "all")
 # Pages whose views or actions are audited (they show individual customers, or change users,
 # campaigns or identity decisions): closed while the audit log cannot record them, so that no view
 # goes unrecorded and no change is made that the log would not hold.
-AUDITED_PAGES = frozenset({"customer", "segments", "outreach", "campaigns", "data-health", "audit", "users"})
+AUDITED_PAGES = frozenset({"customer", "follow-ups", "segments", "outreach", "campaigns", "data-health", "audit",
+                           "users"})
 AUDIT_CLOSED = ("What is seen and done on this page is recorded in the audit log, which cannot be written right "
                 "now, so the page is closed. An admin has been alerted; try again later.")
 _LOG = logging.getLogger(__name__)
