@@ -88,7 +88,7 @@ def apply(con: duckdb.DuckDBPyConnection, cursor: int | None) -> dict[str, int]:
         FROM (SELECT customer_id, min(recorded_at) AS recorded_at FROM desk_consent WHERE do_not_contact
               GROUP BY customer_id) d
         WHERE d.customer_id = c.customer_id AND NOT coalesce(c.do_not_contact, false)""").fetchall()[0][0]
-    con.execute("CREATE OR REPLACE TABLE desk_intake AS SELECT ?::BIGINT AS loaded_through, now() AS read_at",
+    con.execute("CREATE OR REPLACE TABLE desk_intake AS SELECT ?::BIGINT AS loaded_through",
                 [cursor or 0])
     return done
 
