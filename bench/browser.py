@@ -54,8 +54,11 @@ def signed_in_screen_pops(db_path: Path, count: int, seed: int = 3) -> dict:
             page.get_by_role("textbox", name="Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("heading", name=first["full_name"]).first.wait_for(timeout=30_000)  # also the warm-up
-            if not any(c["name"] == "crm360_session" for c in page.context.cookies()):
-                raise RuntimeError("signed in, but the browser holds no session cookie")
+            deadline = time.time() + 15  # the page fetches the cookie in the background
+            while not any(c["name"] == "crm360_session" for c in page.context.cookies()):
+                if time.time() > deadline:
+                    raise RuntimeError("signed in, but the browser holds no session cookie")
+                time.sleep(0.1)
             seconds = [screen_pop_and_wait(page, base, row["customer_id"], row["full_name"]) for row in others]
             if page.get_by_role("button", name="Sign in").count():
                 raise RuntimeError("a screen-pop asked for the password")

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlparse
 
 import polars as pl
 import streamlit as st
@@ -185,9 +185,9 @@ def sign_in_form() -> None:
     """The sign-in page: shown instead of any page until someone signs in. It stays open while the
     audit log cannot be written, so that an admin can sign in and see the alert: every audited page
     is closed then, and the sign-in that the log cannot take goes to the server log instead."""
-    if st.session_state.pop(_LEAVING, False):  # the cookie's session is over already; this clears the cookie
-        _leave_to(session_token.SIGN_OUT_ROUTE, SIGNING_OUT)
     st.title("Customer 360", anchor=False)
+    if st.session_state.pop(_LEAVING, False):  # the cookie's session is over already; this clears the cookie
+        _call_in_background(session_token.SIGN_OUT_ROUTE)
     if notice := st.session_state.pop(_NOTICE, None):
         st.info(notice)
     with st.form("sign_in"):
@@ -241,40 +241,23 @@ def remember_link() -> None:
 
 
 def follow_link(pages: dict[str, object]) -> None:
-    """After sign-in, open the page a link asked for, if this user's role may. Right after the
-    sign-in form, the browser is first sent to get its session cookie (`/auth/session`), which
-    brings it back to that page in a new page load, signed in from the cookie."""
+    """After sign-in, open the page a link asked for, if this user's role may; and, in the first
+    run that goes on to a page, have the browser fetch its session cookie (`/auth/session`), so
+    the next page load (a refresh, a new tab, a screen-pop) signs in from it."""
     path, params = st.session_state.pop(_TARGET, ("", {}))
-    allowed = bool(path) and path in pages
+    if path and path in pages:
+        st.switch_page(pages[path], query_params=params)  # the cookie is fetched in the run it starts
     if (ticket := st.session_state.pop(_HAND_OVER, None)) is not None:
-        asked = f"/{path}" + (f"?{urlencode(params, doseq=True)}" if params else "") if allowed else "/"
-        _hand_over(session_token.hand_over_url(ticket, asked))
-    if allowed:
-        st.switch_page(pages[path], query_params=params)
+        _call_in_background(session_token.hand_over_url(ticket))
 
 
-HANDING_OVER, SIGNING_OUT = "Signing in…", "Signing out…"
-
-
-def _hand_over(url: str) -> None:
-    """Send the browser to the cookie route: the page it asked for comes back in a new load."""
-    _leave_to(url, HANDING_OVER)
-
-
-def _leave_to(url: str, doing: str) -> None:
-    """Send the browser to a route that sets or clears the cookie, and stop this run (nothing to
-    click on meanwhile). Without scripts, "Continue" goes there; and the next click here goes on
-    in this tab anyway (signed in for this tab only, or at the sign-in form)."""
-    st.title("Customer 360", anchor=False)
-    st.caption(doing)
-    st.link_button("Continue", url)
-    _go_to(url)
-    st.stop()
-
-
-def _go_to(url: str) -> None:
-    """Send the browser to an address of this site (a route that sets or clears the cookie)."""
-    st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+def _call_in_background(url: str) -> None:
+    """Have the browser call a route of this site that sets or clears the cookie, without leaving
+    the page: only an HTTP response can make a cookie that no script can read. Without scripts,
+    this tab stays signed in (or out) by itself; only other page loads do not follow."""
+    script = (f"<script>fetch({json.dumps(url)}, {{credentials: 'same-origin', cache: 'no-store'}})"
+              ".catch(() => {});</script>")
+    st.html(script, unsafe_allow_javascript=True)
 
 
 def sign_out() -> None:

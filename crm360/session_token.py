@@ -5,10 +5,11 @@ the cookie carries the sign-in across them for the idle window:
 
 1. The sign-in form checks the password (Streamlit) and the user store starts a session: a row
    that the server can end (crm360/access.py) and a one-time ticket valid for seconds.
-2. The page sends the browser to `/auth/session?ticket=...&next=<the page asked for>`. The route
-   spends the ticket, sets the cookie (HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS) and
-   redirects to `next`, a path of this site only. Only an HTTP response can make a cookie that
-   page scripts cannot read, hence the detour.
+2. The page has the browser fetch `/auth/session?ticket=...` in the background (the tab itself is
+   signed in already). The route spends the ticket and sets the cookie (HttpOnly, SameSite=Strict,
+   Path=/, Secure over HTTPS): only an HTTP response can make a cookie that page scripts cannot
+   read, hence the call. Given `next` (a path of this site only), it redirects there, so a plain
+   link with a ticket works too.
 3. Every page run reads the cookie (`st.context.cookies`, sent with the page's own connection),
    checks its signature, and asks the store whether the session still stands (not signed out,
    active within the idle window, its user still active); the store answers with the user's role
@@ -111,9 +112,10 @@ def local_path(asked: str | None) -> str:
     return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
-def hand_over_url(ticket: str, next_path: str) -> str:
-    """Where the page sends the browser after the sign-in form accepted the password."""
-    return f"{SESSION_ROUTE}?{urlencode({'ticket': ticket, 'next': local_path(next_path)})}"
+def hand_over_url(ticket: str, next_path: str | None = None) -> str:
+    """The address that exchanges a ticket for the cookie (and then goes to `next_path`, if given)."""
+    query = {"ticket": ticket} if next_path is None else {"ticket": ticket, "next": local_path(next_path)}
+    return f"{SESSION_ROUTE}?{urlencode(query)}"
 
 
 def _over_https(request: Request) -> bool:
@@ -129,13 +131,15 @@ def _no_store(response: Response) -> Response:
 
 
 def start_cookie(request: Request) -> Response:
-    """`/auth/session?ticket=...&next=...`: spend the ticket, set the cookie, go to `next`. A spent,
-    expired or unknown ticket sets nothing: `next` then asks for the password."""
-    target = local_path(request.query_params.get("next"))
+    """`/auth/session?ticket=...[&next=...]`: spend the ticket, set the cookie; then go to `next`
+    if given (a page of this site), else answer 204 (the page's background call). A spent,
+    expired or unknown ticket sets nothing: the next page load asks for the password."""
+    asked = request.query_params.get("next")
     ticket = request.query_params.get("ticket", "")
     store = access.UserStore()
     found = store.redeem_ticket(ticket) if 0 < len(ticket) <= 100 else None
-    response = _no_store(RedirectResponse(target, status_code=303))
+    response = _no_store(RedirectResponse(local_path(asked), status_code=303) if asked is not None
+                         else Response(status_code=204))
     if found is None:
         _LOG.warning("a sign-in ticket was refused (unknown, used already or older than %d s)", access.TICKET_SECONDS)
         return response

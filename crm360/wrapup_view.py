@@ -220,10 +220,9 @@ def _log_call(db: Database, store: desk.DeskStore, customer_id: int, user: User)
 def _product_choices(db: Database, record: CustomerRecord) -> tuple[list[int], dict[int, str]]:
     """Product ids with the customer's own purchases first, and each one's label."""
     products = desk_queries.products(db)
-    bought = record.purchases["product_id"].drop_nulls().unique().to_list() if record.purchases.height else []
+    bought = set(record.purchases["product_id"].drop_nulls().to_list())
     labels = {pid: f"{name} ({category}) #{pid}" for pid, name, category in products.iter_rows()}
-    own = [pid for pid in products["product_id"].to_list() if pid in set(bought)]
-    return own + [pid for pid in labels if pid not in set(own)], labels
+    return [pid for pid in labels if pid in bought] + [pid for pid in labels if pid not in bought], labels
 
 
 def _open_complaint(db: Database, store: desk.DeskStore, record: CustomerRecord, user: User) -> None:

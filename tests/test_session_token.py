@@ -233,6 +233,13 @@ def test_the_ticket_route_sets_an_httponly_strict_cookie_and_returns_to_the_page
     assert _set_cookie(again) is None and again.headers["location"] == "/customer"  # the page asks for the password
 
 
+def test_the_pages_background_call_gets_the_cookie_and_no_page(store):
+    session_id, ticket = store.start_session(User("ayse", "agent"))
+    response = session_token.start_cookie(_request(session_token.hand_over_url(ticket)))
+    assert response.status_code == 204 and "location" not in response.headers
+    assert session_token.session_id(_set_cookie(response)["value"]) == session_id
+
+
 @pytest.mark.parametrize(("scheme", "forwarded"), [("https", ""), ("http", "https"), ("http", "https, http")])
 def test_the_cookie_is_secure_over_https_direct_or_behind_a_proxy(store, scheme, forwarded):
     _, ticket = store.start_session(User("ayse", "agent"))
