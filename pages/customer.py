@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from crm360 import record as views
-from crm360 import session, ui
+from crm360 import session, ui, wrapup_view
 from crm360.glossary import GLOSSARY
 from crm360.queries import customer as queries
 
@@ -459,8 +459,13 @@ def _show_recent(current: int | None) -> None:
 
 
 # The profile's sections below the first screen; each is drawn only when its tab is open.
-SECTIONS = {"Timeline": _show_timeline, "Purchases": _show_purchases, "Complaints": _show_complaints,
-            "Contacts by channel": _show_channels, "Satisfaction": _show_satisfaction}
+def _show_wrapup(record: views.CustomerRecord) -> None:
+    wrapup_view.show_wrapup(db, record, user)
+
+
+# The wrap-up is second: every call ends in it, and the timeline it adds to stays the first view.
+SECTIONS = {"Timeline": _show_timeline, "Wrap-up": _show_wrapup, "Purchases": _show_purchases,
+            "Complaints": _show_complaints, "Contacts by channel": _show_channels, "Satisfaction": _show_satisfaction}
 
 st.set_page_config(page_title=PAGE_TITLE)
 selected = _resolve_customer()
