@@ -20,11 +20,19 @@ def data_as_of(db: Database) -> datetime | None:
     return row[0] if row else None
 
 
+def wall() -> datetime:
+    """The real clock in Istanbul, without a zone. The data's times are Istanbul wall-clock times, so
+    the real clock is read there too, whatever zone the server runs in (a UTC server would otherwise
+    be three hours behind the data)."""
+    return datetime.now(LOCAL_ZONE).replace(tzinfo=None, microsecond=0)
+
+
 def now(db: Database, mode: str | None = None) -> datetime:
+    """The page's now, which is also the moment the agent desk stamps on what it writes (pages pass
+    it): everything on a page is judged at one moment, and a complaint opened on a call is 0 hours
+    old on the very page that opened it, in either mode."""
     mode = mode or config.CLOCK_MODE
-    # The data's times are Istanbul wall-clock times, so the real clock is read there too, whatever
-    # zone the server runs in (a UTC server would otherwise be three hours behind the data).
-    wall = datetime.now(LOCAL_ZONE).replace(tzinfo=None, microsecond=0)
+    wall_now = wall()
     if mode == "wall":
-        return wall
-    return data_as_of(db) or wall
+        return wall_now
+    return data_as_of(db) or wall_now

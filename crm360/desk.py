@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from crm360 import config
+from crm360 import clock, config
 from crm360.sqlite_store import SqliteStore
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ _FLAGS = {"given", "do_not_contact"}
 
 
 def _stamp(moment: datetime | None) -> str:
-    return (moment or datetime.now()).replace(microsecond=0).isoformat(sep=" ")
+    return (moment or clock.wall()).replace(microsecond=0).isoformat(sep=" ")
 
 
 def _text(label: str, value: str | None, *, required: bool = True, limit: int = MAX_NOTE_CHARS) -> str:
@@ -198,7 +198,7 @@ class DeskStore(SqliteStore):
         outcome = _choice("call outcome", outcome, CALL_OUTCOMES)
         note = _text("note", note, required=False)
         channel = _choice("channel", channel, config.CHANNELS)
-        moment = now or datetime.now()
+        moment = now or clock.wall()
         stamp = _stamp(moment)
         task = None
         if follow_up is not None:
@@ -230,7 +230,7 @@ class DeskStore(SqliteStore):
         """A follow-up task not tied to a call; its number."""
         customer_id = _customer(customer_id)
         agent = _text("agent's name", agent, limit=MAX_NAME_CHARS)
-        moment = now or datetime.now()
+        moment = now or clock.wall()
         due = _stamp(self._due(follow_up.due_at, moment))
         owner = _text("follow-up owner", follow_up.owner, limit=MAX_NAME_CHARS)
         note = _text("follow-up note", follow_up.note, required=False)

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 import polars as pl
 import streamlit as st
 
-from crm360 import config, desk, session, ui
+from crm360 import clock, config, desk, session, ui
 from crm360.access import User
 from crm360.queries import desk as desk_queries
 from crm360.record import CustomerRecord
@@ -172,7 +172,7 @@ def show_wrapup(db: Database, record: CustomerRecord, user: User) -> None:
 def _log_call(db: Database, store: desk.DeskStore, customer_id: int, user: User) -> None:
     form = _Form("call", customer_id)
     owners = agent_names(user)
-    tomorrow = desk_queries.local_now().date() + timedelta(days=1)
+    tomorrow = clock.now(db).date() + timedelta(days=1)
     with st.form(form.key("form"), border=False):
         left, right = st.columns(2)
         reason = left.selectbox(TEXT["reason"], desk.CALL_REASONS, index=None, format_func=REASON_LABELS.get,
@@ -195,15 +195,15 @@ def _log_call(db: Database, store: desk.DeskStore, customer_id: int, user: User)
         _refused(problem)
         return
     due = datetime.combine(due_date, due_time) if with_task else None
-    now = desk_queries.local_now()
+    now = clock.now(db)
     if due is not None and due <= now:  # said here in the agent's time; the desk checks it again
         _refused(TEXT["due_passed"].format(due=due, now=now))
         return
-    follow_up = desk.FollowUp(desk_queries.server_time(due), owner, task_note) if due is not None else None
+    follow_up = desk.FollowUp(due, owner, task_note) if due is not None else None
     try:
         desk.check_against_database(db, customer_id)
         call_id = store.log_call(customer_id, user.user_name, reason, outcome, note, channel=CALL_CHANNEL,
-                                 follow_up=follow_up)
+                                 follow_up=follow_up, now=now)
     except desk.DeskError as error:
         _refused(str(error))
         return
@@ -246,7 +246,7 @@ def _open_complaint(db: Database, store: desk.DeskStore, record: CustomerRecord,
     if problem:
         _refused(problem)
         return
-    opened = datetime.now().replace(microsecond=0)
+    opened = clock.now(db)
     try:
         desk.check_against_database(db, record.customer_id, product_id=product_id)
         complaint_id = store.open_complaint(record.customer_id, user.user_name, category, severity, product_id,
@@ -254,10 +254,9 @@ def _open_complaint(db: Database, store: desk.DeskStore, record: CustomerRecord,
     except desk.DeskError as error:
         _refused(str(error))
         return
-    local = desk_queries.istanbul_time(opened)
     promise = config.RESPONSE_PROMISE_HOURS
-    _saved(form, TEXT["complaint_saved"].format(complaint_id=complaint_id, opened=local, hours=promise,
-                                                due=local + timedelta(hours=promise)),
+    _saved(form, TEXT["complaint_saved"].format(complaint_id=complaint_id, opened=opened, hours=promise,
+                                                due=opened + timedelta(hours=promise)),
            "complaint_opened", complaint_id=complaint_id, category=category, severity=severity, product_id=product_id)
 
 
@@ -349,7 +348,8 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
                                     refund_try=refund)
         version = store.update_complaint(chosen, user.user_name, answered=newly_answered,
                                          resolution=text if resolved else None, refund_try=refund,
-                                         expected_version=drawn_from, customer_id=customer_id)
+                                         expected_version=drawn_from, customer_id=customer_id,
+                                         now=clock.now(db))
     except desk.DeskError as error:
         _refused(str(error))
         return
@@ -363,8 +363,7 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
 
 
 def _complaint_label(row: dict) -> str:
-    opened = desk_queries.istanbul_time(row["opened_at"]) if row["complaint_id"] > desk.DESK_ID_BASE \
-        else row["opened_at"]
+    opened = row["opened_at"]
     state = "resolved" if row["resolved"] else "answered" if row["answered"] else "not answered yet"
     return f"#{row['complaint_id']} · {_label(row['category'] or '')} · opened {opened:%d.%m.%Y %H:%M} · {state}"
 
@@ -376,7 +375,7 @@ def _record_consent(db: Database, store: desk.DeskStore, customer_id: int, mine:
     form = _Form("consent", customer_id)
     if mine.consent.height:
         st.caption(TEXT["consent_recent"] + "; ".join(
-            f"{desk_queries.istanbul_time(r['recorded_at']):%d.%m.%Y %H:%M} {_consent_words(r)}"
+            f"{r['recorded_at']:%d.%m.%Y %H:%M} {_consent_words(r)}"
             for r in mine.consent.tail(3).iter_rows(named=True)))
     with st.form(form.key("form"), border=False):
         left, right = st.columns(2)
@@ -396,7 +395,8 @@ def _record_consent(db: Database, store: desk.DeskStore, customer_id: int, mine:
     given = action == "give"
     try:
         desk.check_against_database(db, customer_id)
-        change_id = store.record_consent(customer_id, user.user_name, channel, given, do_not_contact=do_not_contact)
+        change_id = store.record_consent(customer_id, user.user_name, channel, given, do_not_contact=do_not_contact,
+                                         now=clock.now(db))
     except desk.DeskError as error:
         _refused(str(error))
         return

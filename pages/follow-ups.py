@@ -10,7 +10,7 @@ from crm360.queries import desk as tasks_query
 TEXT = {
     "title": "My follow-ups",
     "team_title": "Follow-ups of the team",
-    "now": "Now = {now:%d %b %Y %H:%M} in Istanbul: 'today' is this calendar day, and due times are Istanbul time.",
+    "today": "'Today' is the calendar day of that now; due times are Istanbul time.",
     "none_mine": "No open follow-up: nothing is overdue or due. Tasks come from 'Log the call' on a customer's page.",
     "none_team": "No agent has an open follow-up.",
     "owners": "Owners (all when empty)",
@@ -32,8 +32,8 @@ user = session.require("follow-ups")
 team_view = user.role in ("service_lead", "all")  # the service lead leads the agents; local mode sees it all
 st.title(TEXT["team_title"] if team_view else TEXT["title"])
 db = ui.database()
-now = tasks_query.local_now()
-st.caption(TEXT["now"].format(now=now))
+now = ui.now_caption(db)
+st.caption(TEXT["today"])
 store = wrapup_view.desk_store()
 
 if saved := st.session_state.pop(_DONE, None):
@@ -48,7 +48,6 @@ picked = st.session_state.get(_PICK) or []
 tasks = store.tasks(owner=None if team_view else user.user_name, open_only=not picked)
 if picked:
     tasks = tasks.filter(pl.col("done_at").is_null() | pl.col("task_id").is_in(picked))
-tasks = tasks_query.in_istanbul(tasks, "due_at", "created_at")
 tasks = tasks_query.classify_tasks(tasks, now)
 if team_view and tasks.height:
     chosen_owners = st.multiselect(TEXT["owners"], sorted(set(tasks["owner"])), key="follow-ups-owners")
@@ -104,7 +103,7 @@ if mine.height:
         closed, refusals = [], []
         for task_id in done:  # each task is its own save: one already closed elsewhere does not stop the rest
             try:
-                store.complete_task(task_id, user.user_name)
+                store.complete_task(task_id, user.user_name, now=now)
             except desk.DeskError as error:
                 refusals.append(str(error))
                 continue

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm360 import desk
+from crm360 import clock, desk
 from crm360.access import User
 from crm360.queries import desk as tasks_query
 from tests.conftest import sign_in_session
@@ -31,9 +31,17 @@ def customers(small_db) -> list[int]:
             .iter_rows()]
 
 
+NOW: list[datetime] = []  # the page's now on the fixture (clock.now), which the page judges tasks by
+
+
+@pytest.fixture(autouse=True)
+def page_now(small_db) -> None:
+    NOW[:] = [clock.now(small_db)]
+
+
 def task(store: desk.DeskStore, customer_id: int, owner: str, due_in: timedelta, note: str) -> int:
     """A follow-up due `due_in` from now (made earlier, so an overdue one could be made at all)."""
-    now = datetime.now().replace(microsecond=0)
+    now = NOW[0]
     made = now + min(due_in, timedelta(0)) - timedelta(hours=1)
     store.log_call(customer_id, "test-agent", "delivery", "follow_up_needed", "", now=made,
                    follow_up=desk.FollowUp(now + due_in, owner, note))
@@ -169,17 +177,20 @@ def test_today_is_the_istanbul_calendar_day():
     assert tasks_query.counts_by_when(classified) == {"overdue": 1, "today": 1, "upcoming": 2}
 
 
-def test_stored_moments_are_read_and_written_as_istanbul_time(monkeypatch):
+def test_the_desk_stamps_istanbul_time_on_a_server_set_to_utc(monkeypatch, tmp_path, small_db):
+    """Written without a page's now (the command line, the bench), the desk reads the real clock in
+    Istanbul, the zone of the data, not the server's (UTC here would be three hours behind)."""
     import time
 
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     try:
-        # The server's clock in UTC: 21:30 there is 00:30 the next day in Istanbul (UTC+3).
-        assert tasks_query.istanbul_time(datetime(2026, 12, 2, 21, 30)) == datetime(2026, 12, 3, 0, 30)
-        assert tasks_query.server_time(datetime(2026, 12, 3, 0, 30)) == datetime(2026, 12, 2, 21, 30)
-        utc = datetime.now(UTC).replace(tzinfo=None)
-        assert abs(tasks_query.local_now() - (utc + timedelta(hours=3))) < timedelta(seconds=5)
+        store = desk.DeskStore(tmp_path / "desk.sqlite")
+        customer_id = small_db.row("SELECT min(customer_id) FROM customers")[0]
+        store.log_call(customer_id, "test-agent", "delivery", "escalated", "")
+        stamped = store.customer_desk(customer_id).calls["called_at"][0]
+        istanbul = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=3)
+        assert abs(stamped - istanbul) < timedelta(seconds=5)
     finally:
         monkeypatch.undo()
         time.tzset()

@@ -5,39 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from crm360.store import Database, Snapshot
 
-# The agents' time zone: "today" is their calendar day, and they type and read due times in it.
-# The stores keep the server's local time without a zone (`datetime.now()`, as the desk writes
-# it): the same thing on a server set to Istanbul, three hours apart on one set to UTC.
-TIMEZONE = ZoneInfo("Europe/Istanbul")
 WHEN_ORDER = ("overdue", "today", "upcoming")
-
-
-def local_now() -> datetime:
-    """Now on the wall clock in Europe/Istanbul, without a zone."""
-    return istanbul_time(datetime.now().replace(microsecond=0))
-
-
-def istanbul_time(server_moment: datetime) -> datetime:
-    """A stored moment (server-local, no zone) as Istanbul wall time (no zone)."""
-    return server_moment.astimezone(TIMEZONE).replace(tzinfo=None)
-
-
-def server_time(istanbul_moment: datetime) -> datetime:
-    """An Istanbul wall time an agent typed, as the server-local moment the stores keep."""
-    return istanbul_moment.replace(tzinfo=TIMEZONE).astimezone().replace(tzinfo=None)
-
-
-def in_istanbul(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    """The frame with the given moment columns (server-local) as Istanbul wall time. Per value in
-    Python: a task list is short, and each moment gets its own date's offset."""
-    return frame.with_columns(pl.col(name).map_elements(istanbul_time, return_dtype=pl.Datetime("us"))
-                              for name in columns)
 
 
 def products(db: Database) -> pl.DataFrame:
