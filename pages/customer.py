@@ -218,8 +218,9 @@ def _show_verification(customer_id: int) -> None:
         return
     with st.popover(TEXT["verify"], icon=":material/how_to_reg:", width="stretch"):
         st.caption(TEXT["not_verified"])
-        how = st.multiselect(TEXT["verify_how"], list(VERIFY_METHODS), format_func=VERIFY_METHODS.get,
-                             key=f"verify-how-{customer_id}")
+        # Pills: one click each, and no drop-down left open over the button below.
+        how = st.pills(TEXT["verify_how"], list(VERIFY_METHODS), format_func=VERIFY_METHODS.get,
+                       selection_mode="multi", key=f"verify-how-{customer_id}") or []
         st.button(TEXT["verify_done"], type="primary", key=f"verify-{customer_id}", disabled=not how,
                   on_click=_verify, args=(customer_id, how), icon=":material/verified_user:")
 

@@ -145,7 +145,7 @@ def test_the_identity_strip_and_a_verified_caller_recorded_with_how(app, small_d
     assert national in strip and email in strip.replace("\u2060", "") and f"{born:%d.%m.%Y} (age " in strip
     assert city in strip
     assert "Verified " not in _text(app)
-    app.multiselect(key=f"verify-how-{customer_id}").set_value(["phone", "birth_date"]).run()
+    app.button_group(key=f"verify-how-{customer_id}").set_value(["phone", "birth_date"]).run()
     app.button(key=f"verify-{customer_id}").click().run()
     assert any("Verified " in m.value and ": phone number, birth date" in m.value for m in app.markdown)
     [entry] = _audited("caller_verified")
