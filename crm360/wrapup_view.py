@@ -124,14 +124,23 @@ class _Form:
     customer_id: int
 
     def key(self, field: str) -> str:
-        return f"wrapup-{self.name}-{field}-{self.customer_id}"
+        base = f"wrapup-{self.name}-{field}-{self.customer_id}"
+        generation = st.session_state.get(self._generation_key, 0)
+        return base if generation == 0 else f"{base}-{generation}"
+
+    @property
+    def _generation_key(self) -> str:
+        return f"wrapup-generation-{self.name}-{self.customer_id}"
 
     def clear(self) -> None:
-        """Empty the form after a save (its widgets start from their defaults on the rerun)."""
-        prefix, suffix = f"wrapup-{self.name}-", f"-{self.customer_id}"
+        """Empty the form after a save. Deleting the widgets' state is not enough: the browser keeps
+        showing what was typed (and a second click would save it twice), so the form's widgets get
+        new keys, which the browser draws empty."""
+        prefix = f"wrapup-{self.name}-"
         for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)
-                    and k.endswith(suffix)]:
+                    and f"-{self.customer_id}" in k]:
             del st.session_state[key]
+        st.session_state[self._generation_key] = st.session_state.get(self._generation_key, 0) + 1
 
 
 def _saved(form: _Form, message: str, action: str, **details: object) -> None:

@@ -82,6 +82,7 @@ def test_a_whole_call_from_screen_pop_to_the_next_load(small_db_path, small_db, 
         page.get_by_role("textbox", name="What to do").fill("Kargo firmasını ara, müşteriye dön")
         page.get_by_role("button", name="Save the call").click()
         page.get_by_text("logged (Follow-up needed)").wait_for(timeout=15_000)
+        assert page.get_by_role("textbox", name="Note").input_value() == ""  # emptied: no second log by mistake
 
         page.get_by_role("tab", name="Open a complaint").click()
         _choose(page, "Category", "Late delivery")
@@ -95,6 +96,7 @@ def test_a_whole_call_from_screen_pop_to_the_next_load(small_db_path, small_db, 
         page.get_by_text("SMS", exact=True).last.click()
         page.get_by_role("button", name="Record it").click()
         page.get_by_text("SMS consent withdrawn.").first.wait_for(timeout=15_000)
+        assert not page.get_by_role("radio", name="withdraw consent").is_checked()
 
         tab = page.context.new_page()  # the next screen-pop for this customer, in a new tab
         tab.set_viewport_size({"width": 1280, "height": 720})

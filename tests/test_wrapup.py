@@ -80,8 +80,9 @@ def audited(action: str) -> list[tuple[str, list[int], dict]]:
     return [(e.user_name, log.customers_of(e.entry_id), e.detail) for e in reversed(log.search(action=action))]
 
 
-def key(form: str, field: str, customer_id: int) -> str:
-    return f"wrapup-{form}-{field}-{customer_id}"
+def key(form: str, field: str, customer_id: int, saved: int = 0) -> str:
+    """A wrap-up widget's key; a form saved `saved` times has new keys (drawn empty in the browser)."""
+    return f"wrapup-{form}-{field}-{customer_id}" + (f"-{saved}" if saved else "")
 
 
 # --- log the call --------------------------------------------------------------------------------
@@ -104,8 +105,8 @@ def test_a_logged_call_is_saved_audited_confirmed_and_the_form_empties(desk_path
     assert (call["agent"], call["reason"], call["outcome"], call["note"]) == (
         "test-agent", "billing", "resolved_first_contact", "<b>Fatura</b>'; DROP TABLE calls; --")
     assert f"Call #{call['call_id']} logged (Resolved on first contact)." in successes(app)
-    assert app.text_area(key=key("call", "note", customer)).value == ""
-    assert app.selectbox(key=key("call", "reason", customer)).value is None
+    assert app.text_area(key=key("call", "note", customer, saved=1)).value == ""
+    assert app.selectbox(key=key("call", "reason", customer, saved=1)).value is None
     assert audited("call_logged") == [("test-agent", [customer], {
         "call_id": call["call_id"], "reason": "billing", "outcome": "resolved_first_contact",
         "follow_up_owner": None, "follow_up_due": None})]
