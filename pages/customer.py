@@ -142,9 +142,10 @@ def _pick(result: queries.SearchResult, key: str, caption: str) -> int | None:
     picked = left.selectbox(TEXT["pick"], ids, index=None, format_func=labels.get, key=key,
                             placeholder=TEXT["pick_placeholder"])
     if picked is None:
-        right.dataframe(table, hide_index=True, width="stretch", column_config={
+        shown = table.with_columns(pl.col("born").cast(pl.String).fill_null("—"), pl.col("city").fill_null("—"))
+        right.dataframe(shown, hide_index=True, width="stretch", column_config={
             "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
-            "full_name": "Name", "city": "City", "born": st.column_config.NumberColumn("Born", format="%d"),
+            "full_name": "Name", "city": "City", "born": "Born",
             "phone_ends": "Phone ends", "last_contact_at": st.column_config.DatetimeColumn(
                 "Last contact", format="DD.MM.YYYY", help=GLOSSARY["last_contact"])})
     return picked
