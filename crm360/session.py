@@ -248,7 +248,8 @@ def follow_link(pages: dict[str, object]) -> None:
     if path and path in pages:
         st.switch_page(pages[path], query_params=params)  # the cookie is fetched in the run it starts
     if (ticket := st.session_state.pop(_HAND_OVER, None)) is not None:
-        _call_in_background(session_token.hand_over_url(ticket))
+        with st.sidebar:  # not in the page's own layout
+            _call_in_background(session_token.hand_over_url(ticket))
 
 
 def _call_in_background(url: str) -> None:
