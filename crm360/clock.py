@@ -28,11 +28,17 @@ def wall() -> datetime:
 
 
 def now(db: Database, mode: str | None = None) -> datetime:
-    """The page's now, which is also the moment the agent desk stamps on what it writes (pages pass
-    it): everything on a page is judged at one moment, and a complaint opened on a call is 0 hours
-    old on the very page that opened it, in either mode."""
+    """The page's now. In "data" mode, the newest event on record: in the loaded data, or written by
+    an agent since (the desk stamps the real time on what agents write, which the KPIs, the audit
+    trail and the systems of record need). So a complaint opened on a call is 0 hours old on the
+    page that opened it, never "in the future" of a snapshot loaded last night."""
+    from crm360 import desk  # here: the desk stamps its writes with this module's wall()
+
     mode = mode or config.CLOCK_MODE
     wall_now = wall()
     if mode == "wall":
         return wall_now
-    return data_as_of(db) or wall_now
+    loaded = data_as_of(db)
+    written = desk.latest_write(desk.store_path_beside(db.published))
+    moments = [moment for moment in (loaded, written) if moment is not None]
+    return max(moments) if moments else wall_now

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -81,7 +82,25 @@ CREATE TABLE IF NOT EXISTS changes (
 
 def store_path() -> Path:
     """`CRM_DESK`, else desk.sqlite beside the published database."""
-    return Path(os.environ.get("CRM_DESK", str(config.db_path().with_name("desk.sqlite"))))
+    return store_path_beside(config.db_path())
+
+
+def store_path_beside(published: Path) -> Path:
+    """`CRM_DESK`, else desk.sqlite beside the given published database."""
+    return Path(os.environ.get("CRM_DESK", str(Path(published).with_name("desk.sqlite"))))
+
+
+def latest_write(path: Path) -> datetime | None:
+    """When an agent last wrote to the desk at `path` (None without a store or a write). Read
+    without creating the store: a page that only looks must not make one."""
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as con:
+            row = con.execute("SELECT changed_at FROM changes ORDER BY cursor DESC LIMIT 1").fetchone()
+    except sqlite3.Error:  # a store being created, or not one: the loaded data's now stands
+        return None
+    return datetime.fromisoformat(row[0]) if row else None
 
 
 class DeskError(ValueError):

@@ -181,7 +181,7 @@ def show_wrapup(db: Database, record: CustomerRecord, user: User) -> None:
 def _log_call(db: Database, store: desk.DeskStore, customer_id: int, user: User) -> None:
     form = _Form("call", customer_id)
     owners = agent_names(user)
-    tomorrow = clock.now(db).date() + timedelta(days=1)
+    tomorrow = clock.wall().date() + timedelta(days=1)
     with st.form(form.key("form"), border=False):
         left, right = st.columns(2)
         reason = left.selectbox(TEXT["reason"], desk.CALL_REASONS, index=None, format_func=REASON_LABELS.get,
@@ -204,7 +204,7 @@ def _log_call(db: Database, store: desk.DeskStore, customer_id: int, user: User)
         _refused(problem)
         return
     due = datetime.combine(due_date, due_time) if with_task else None
-    now = clock.now(db)
+    now = clock.wall()  # a follow-up is a real appointment: due after the real now
     if due is not None and due <= now:  # said here in the agent's time; the desk checks it again
         _refused(TEXT["due_passed"].format(due=due, now=now))
         return
@@ -255,7 +255,7 @@ def _open_complaint(db: Database, store: desk.DeskStore, record: CustomerRecord,
     if problem:
         _refused(problem)
         return
-    opened = clock.now(db)
+    opened = clock.wall()
     try:
         desk.check_against_database(db, record.customer_id, product_id=product_id)
         complaint_id = store.open_complaint(record.customer_id, user.user_name, category, severity, product_id,
@@ -358,7 +358,7 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
         version = store.update_complaint(chosen, user.user_name, answered=newly_answered,
                                          resolution=text if resolved else None, refund_try=refund,
                                          expected_version=drawn_from, customer_id=customer_id,
-                                         now=clock.now(db))
+                                         now=clock.wall())
     except desk.DeskError as error:
         _refused(str(error))
         return
@@ -405,7 +405,7 @@ def _record_consent(db: Database, store: desk.DeskStore, customer_id: int, mine:
     try:
         desk.check_against_database(db, customer_id)
         change_id = store.record_consent(customer_id, user.user_name, channel, given, do_not_contact=do_not_contact,
-                                         now=clock.now(db))
+                                         now=clock.wall())
     except desk.DeskError as error:
         _refused(str(error))
         return

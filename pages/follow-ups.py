@@ -3,14 +3,15 @@ one click from its customer; for a service lead, every agent's, with overdue cou
 import polars as pl
 import streamlit as st
 
-from crm360 import desk, session, ui, wrapup_view
+from crm360 import clock, desk, session, ui, wrapup_view
 from crm360.glossary import GLOSSARY
 from crm360.queries import desk as tasks_query
 
 TEXT = {
     "title": "My follow-ups",
     "team_title": "Follow-ups of the team",
-    "today": "'Today' is the calendar day of that now; due times are Istanbul time.",
+    "now": "Now = {now:%d %b %Y %H:%M} in Istanbul, on the real clock (follow-ups are real appointments): "
+           "'today' is this calendar day.",
     "none_mine": "No open follow-up: nothing is overdue or due. Tasks come from 'Log the call' on a customer's page.",
     "none_team": "No agent has an open follow-up.",
     "owners": "Owners (all when empty)",
@@ -32,8 +33,8 @@ user = session.require("follow-ups")
 team_view = user.role in ("service_lead", "all")  # the service lead leads the agents; local mode sees it all
 st.title(TEXT["team_title"] if team_view else TEXT["title"])
 db = ui.database()
-now = ui.now_caption(db)
-st.caption(TEXT["today"])
+now = clock.wall()
+st.caption(TEXT["now"].format(now=now))
 store = wrapup_view.desk_store()
 
 if saved := st.session_state.pop(_DONE, None):
@@ -103,7 +104,7 @@ if mine.height:
         closed, refusals = [], []
         for task_id in done:  # each task is its own save: one already closed elsewhere does not stop the rest
             try:
-                store.complete_task(task_id, user.user_name, now=now)
+                store.complete_task(task_id, user.user_name)
             except desk.DeskError as error:
                 refusals.append(str(error))
                 continue

@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from crm360 import cli, config
+from crm360 import cli, clock, config
 from seed.export import ForeignFolder
 from seed.run import generate_raw_files
 
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=config.DEFAULT_RAW_DIR)
     parser.add_argument("--as-of", type=as_of_moment, help="end of the history, YYYY-MM-DD[THH:MM]; default now")
     args = parser.parse_args(argv)
-    as_of = args.as_of or datetime.now().replace(minute=0, second=0, microsecond=0)
+    # The data's times are Istanbul wall-clock times (crm360.clock), whatever zone this machine runs in.
+    as_of = args.as_of or clock.wall().replace(minute=0, second=0)
     started = time.perf_counter()
     try:
         rows = generate_raw_files(args.customers, args.seed, as_of, cli.folder(args.out, "--out"),

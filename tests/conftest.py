@@ -23,6 +23,7 @@ def local_mode(monkeypatch, tmp_path_factory) -> None:
     monkeypatch.setenv("CRM_AUTH", "none")
     monkeypatch.setenv("CRM_USERS", str(stores / "users.sqlite"))
     monkeypatch.setenv("CRM_AUDIT", str(stores / "audit.sqlite"))
+    monkeypatch.setenv("CRM_DESK", str(stores / "desk.sqlite"))  # never beside the shared test database
 
 
 @pytest.fixture(scope="session")

@@ -258,3 +258,21 @@ def test_the_real_clock_reads_istanbul_time_on_a_server_running_in_utc(db, monke
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_the_data_clock_is_the_newest_event_loaded_or_written_at_the_desk(db, tmp_path, monkeypatch):
+    """A snapshot loaded last night is judged as of last night until an agent writes: then as of that
+    write, so what the agent just opened is 0 hours old, never in the future of the snapshot."""
+    from crm360 import clock
+    from crm360.desk import DeskStore
+
+    monkeypatch.setenv("CRM_DESK", str(tmp_path / "desk.sqlite"))
+    loaded = clock.data_as_of(db)
+    assert clock.now(db, "data") == loaded  # no desk store yet
+    store = DeskStore(tmp_path / "desk.sqlite")
+    assert clock.now(db, "data") == loaded  # a store without a write
+    store.log_call(CID, "deniz", "billing", "escalated", "", now=loaded - timedelta(days=1))
+    assert clock.now(db, "data") == loaded  # an older write does not move the clock back
+    later = loaded + timedelta(hours=5)
+    store.log_call(CID, "deniz", "billing", "escalated", "", now=later)
+    assert clock.now(db, "data") == later
