@@ -343,7 +343,7 @@ def test_an_empty_database_file_explains_instead_of_crashing(tmp_path, monkeypat
 def test_customer_timeline_filters_and_paging_rerun_without_errors(app, small_db):
     customer_id = small_db.row("SELECT customer_id FROM customer_summary ORDER BY contacts DESC LIMIT 1")[0]
     _open(app, "pages/customer.py", customer=str(customer_id))
-    assert [t.label for t in app.tabs] == ["Timeline", "Purchases", "Complaints", "Contacts by channel",
+    assert [t.label for t in app.tabs] == ["Timeline", "Wrap-up", "Purchases", "Complaints", "Contacts by channel",
                                             "Satisfaction"]
     assert any("newest first" in c.value for c in app.caption)
     app.number_input[0].set_value(2).run()
