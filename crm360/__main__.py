@@ -168,6 +168,8 @@ def _write_outreach(args: argparse.Namespace) -> int:
 def _write_changes(args: argparse.Namespace) -> int:
     path = args.store or desk.store_path()
     try:
+        if args.out.suffix.lower() != ".jsonl":  # a typo must not replace a store (users.sqlite, audit.sqlite)
+            raise cli.CommandError(f"--out {args.out} must end in .jsonl")
         cli.writable_file(args.out, "--out")
         if not path.is_file():  # an empty store made here would say "no changes" when the path is wrong
             state = "a folder, not a file" if path.is_dir() else "no such file"
@@ -177,15 +179,20 @@ def _write_changes(args: argparse.Namespace) -> int:
         if args.since > last:
             raise cli.CommandError(f"--since {args.since}: the desk's change log ends at {last}; "
                                    "use a cursor a file of this store gave")
+        log = cli.open_store(AuditLog, audit.store_path(path), "audit log")  # before any file is written
         rows, next_cursor = store.changes(args.since)
         lines = [json.dumps({"since": args.since, "next_cursor": next_cursor, "changes": len(rows)})]
+        # Recorded before the file is written, like every export: the hand-off carries notes and consent.
+        log.record(f"{getpass.getuser()} (command line)", "command line", "export", page="changes command",
+                   customer_ids=sorted({row["customer_id"] for row in rows}), rows=len(rows), file=str(args.out),
+                   since=args.since, next_cursor=next_cursor)
         lines += [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows]
         temporary = args.out.with_name(f".{args.out.name}.partial")
         private_files.private_file(temporary).write_text("\n".join(lines) + "\n", encoding="utf-8")
         temporary.replace(args.out)  # whole or not at all: a reader never sees half a hand-off
     except OSError as error:
         return cli.fail("changes", f"{error.filename or args.out}: {cli.os_reason(error)}")
-    except (cli.CommandError, sqlite3.Error, desk.DeskError) as error:
+    except (cli.CommandError, sqlite3.Error, desk.DeskError, audit.AuditUnavailable) as error:
         return cli.fail("changes", error)
     print(f"{len(rows):,} changes after cursor {args.since} written to {args.out}; next cursor: {next_cursor}")
     return 0

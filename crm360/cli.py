@@ -110,6 +110,10 @@ def writable_file(path: Path, what: str) -> Path:
     where = path.parent
     if path.is_dir():
         raise CommandError(f"{what} {path} is a folder: name the file to write")
+    # A link or a device would be replaced by a file of personal data (/dev/stdout, a link to a
+    # store): only a plain file, new or old, is written.
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise CommandError(f"{what} {path} is a link or a device, not a plain file: name a file to write")
     if not where.is_dir():
         state = "is a file, not a folder" if where.exists() else "does not exist"
         raise CommandError(f"{what} {path}: the folder {where} {state}")

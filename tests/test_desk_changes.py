@@ -55,3 +55,31 @@ def test_a_bad_cursor_or_path_is_one_line(tmp_path, capsys):
     assert main(["changes", "--since", "0", "--out", str(out), "--store", str(tmp_path / "missing.sqlite")]) == 1
     assert "no such file" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "missing.sqlite").exists()
+
+
+def test_a_link_a_device_or_a_store_is_never_replaced(tmp_path, capsys):
+    """`--out /dev/stdout` (a link to a device) or a typo naming a store must not be replaced by the
+    hand-off: only a plain .jsonl file is written."""
+    store = _store(tmp_path)
+    kept = tmp_path / "target.jsonl"
+    kept.write_text("kept\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(kept)
+    users = tmp_path / "users.sqlite"
+    users.write_bytes(b"SQLite format 3\x00")
+    for out, said in ((link, "a link or a device"), (users, "must end in .jsonl"), ("/dev/null", ".jsonl")):
+        assert main(["changes", "--since", "0", "--out", str(out), "--store", str(store.path)]) == 1
+        assert said in capsys.readouterr().err
+    assert link.is_symlink() and kept.read_text() == "kept\n" and users.read_bytes() == b"SQLite format 3\x00"
+
+
+def test_the_hand_off_is_recorded_in_the_audit_log_before_it_is_written(tmp_path, monkeypatch):
+    from crm360.audit import AuditLog
+
+    monkeypatch.setenv("CRM_AUDIT", str(tmp_path / "audit.sqlite"))
+    store = _store(tmp_path)
+    out = tmp_path / "changes.jsonl"
+    assert main(["changes", "--since", "0", "--out", str(out), "--store", str(store.path)]) == 0
+    [entry] = AuditLog(tmp_path / "audit.sqlite").search(action="export")
+    assert entry.page == "changes command" and entry.customers == 1
+    assert entry.detail["rows"] == 2 and entry.detail["file"] == str(out)
