@@ -99,11 +99,24 @@ def current_user() -> User | None:
     if role is None:  # removed by an admin (or the user store replaced) while signed in
         _end(user, access.ENDED_REMOVED)
         return None
-    if role != user.role:  # a new role applies from the next click
-        record("session_expired", user=user, reason=f"role changed to {role}")
-        user = st.session_state[_USER] = User(user.user_name, role)
+    if role != user.role:
+        user = _role_changed(user, role)
     st.session_state[_LAST_ACTIVE] = now
     return user
+
+
+_ROLE_NOTICE = "role_changed_notice"
+ROLE_CHANGED = ("An admin changed your role to {role}. What you were doing was not saved: the page it was on is "
+                "not open to this role. The pages you may open are on the left.")
+
+
+def _role_changed(user: User, role: str) -> User:
+    """A new role applies from the next click, and the user is told: the click that met it saved
+    nothing (a half-filled wrap-up on a page the role may no longer open is simply gone)."""
+    record("session_expired", user=user, reason=f"role changed to {role}")
+    st.session_state[_ROLE_NOTICE] = ROLE_CHANGED.format(role=access.ROLE_TITLES.get(role, role))
+    changed = st.session_state[_USER] = User(user.user_name, role)
+    return changed
 
 
 _SESSION, _HAND_OVER, _LEAVING = "browser_session_id", "cookie_hand_over", "clear_cookie"
@@ -129,9 +142,8 @@ def _checked_in_store(user: User, session_id: str) -> User | None:
         by_admin = check.ended in (access.ENDED_REMOVED, access.ENDED_NEW_PASSWORD)
         _end(user, check.ended or access.ENDED_SIGNED_OUT, recorded=not (check.ended_now or by_admin))
         return None
-    if check.user.role != user.role:  # a new role applies from the next click
-        record("session_expired", user=user, reason=f"role changed to {check.user.role}")
-        st.session_state[_USER] = check.user
+    if check.user.role != user.role:
+        _role_changed(user, check.user.role)
     st.session_state[_LAST_ACTIVE] = datetime.now()
     return check.user
 
@@ -278,6 +290,8 @@ def user_bar(user: User) -> None:
         st.warning("Local mode: no sign-in and every page open to whoever reaches this app (CRM_AUTH=none). "
                    "For a laptop or a test only.", icon=":material/lock_open:")
         return
+    if notice := st.session_state.pop(_ROLE_NOTICE, None):
+        st.warning(notice, icon=":material/badge:")
     with st.sidebar:
         st.caption(f"Signed in as {user.title}")
         if st.button("Sign out", icon=":material/logout:"):

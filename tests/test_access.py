@@ -495,3 +495,16 @@ def test_hostile_text_in_every_input_of_every_page_is_only_text(small_db_path, m
             app.text_input[index].input("").run()
     assert inputs or page in ("pages/home.py", "pages/model.py", "pages/segments.py", "pages/trends.py",
                               "pages/campaigns.py", "pages/data-health.py")
+
+
+def test_a_role_changed_mid_work_is_said_on_the_next_click(signed_in_app):
+    """An agent demoted while a wrap-up was open lands on a page of the new role and is told that
+    what they were doing was not saved, rather than finding the form simply gone."""
+    app = signed_in_app("agent")
+    app.run()
+    UserStore().set_role("test-agent", "executive")
+    app.run()
+    assert not app.exception
+    assert any("changed your role to Executive" in w.value and "was not saved" in w.value for w in app.warning)
+    app.run()
+    assert not any("changed your role" in w.value for w in app.warning)  # said once
