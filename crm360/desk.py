@@ -330,7 +330,8 @@ class DeskStore(SqliteStore):
         stamp = _stamp(now)
         with self._write() as con:
             found = con.execute(
-                """SELECT customer_id, version, updated_by, updated_at, first_response_at, resolved_at, opened_at
+                """SELECT customer_id, version, updated_by, updated_at, first_response_at, resolved_at, opened_at,
+                          resolution
                    FROM complaints WHERE complaint_id = ?""", (complaint_id,)).fetchone()
             if found is None:
                 if complaint_id > DESK_ID_BASE:
@@ -338,8 +339,10 @@ class DeskStore(SqliteStore):
                 if customer_id is None:
                     raise DeskError(f"Complaint #{complaint_id} is not the desk's own: say whose it is.")
                 owner, version, first_response, resolved, opened = _customer(customer_id), 0, None, None, None
+                earlier = None
             else:
                 owner, version, first_response, resolved, opened = found[0], found[1], found[4], found[5], found[6]
+                earlier = found[7]
                 if customer_id is not None and customer_id != owner:
                     raise DeskError(f"Complaint #{complaint_id} is customer #{owner}'s, not #{customer_id}'s.")
             if expected_version is not None and expected_version != version:
@@ -349,7 +352,12 @@ class DeskStore(SqliteStore):
             if opened is not None and stamp < opened:
                 raise DeskError(f"Complaint #{complaint_id} was opened at {opened}, after {stamp}.")
             first_response = first_response or (stamp if answered or resolution_text is not None else None)
-            resolved = stamp if resolution_text is not None else resolved
+            if resolution_text is not None:
+                # A second resolution adds to the first, which stays with its time: nobody's account
+                # of what was done for the customer is overwritten.
+                resolved = resolved or stamp
+                if earlier:
+                    resolution_text = f"{earlier}\n{agent}, {stamp}: {resolution_text}"
             data = {"complaint_id": complaint_id, "answered": bool(answered), "first_response_at": first_response,
                     "resolution": resolution_text, "resolved_at": resolved if resolution_text is not None else None,
                     "refund_try": refund, "version": version + 1}

@@ -87,6 +87,20 @@ def test_a_complaint_opened_at_the_desk_and_updated(store):
     assert [r["kind"] for r in store.changes(0)[0]] == ["complaint_opened", "complaint_updated", "complaint_updated"]
 
 
+def test_a_second_resolution_adds_to_the_first_which_keeps_its_time(store):
+    """Two agents resolving the same complaint one after the other: the second's account is added,
+    and the complaint stays resolved when it first was (no one's resolution overwritten)."""
+    complaint_id = store.open_complaint(CUSTOMER, "deniz", "late_delivery", "high", 7, "Kargo gelmedi", now=NOW)
+    first = NOW + timedelta(hours=2)
+    version = store.update_complaint(complaint_id, "deniz", resolution="Kargo bulundu", expected_version=1, now=first)
+    store.update_complaint(complaint_id, "ayse", resolution="İade de yapıldı", expected_version=version,
+                           now=NOW + timedelta(hours=5))
+    row = store.customer_desk(CUSTOMER).complaints.row(0, named=True)
+    assert row["resolved_at"] == first
+    assert row["resolution"] == f"Kargo bulundu\nayse, {NOW + timedelta(hours=5)}: İade de yapıldı"
+    assert store.changes(0)[0][-1]["data"]["resolution"] == row["resolution"]
+
+
 def test_a_loaded_complaint_is_updated_as_an_event_of_its_own(store):
     assert store.complaint_version(123) == 0
     with pytest.raises(DeskError, match="say whose"):
