@@ -206,7 +206,10 @@ class DeskStore(SqliteStore):
 
     @staticmethod
     def _next_id(con: sqlite3.Connection, table: str, column: str) -> int:
-        return int(con.execute(f"SELECT coalesce(max({column}), ?) + 1 FROM {table}", (DESK_ID_BASE,)).fetchone()[0])
+        # Only the desk's own range counts: the complaints table also keeps updates of loaded
+        # complaints under their loaded numbers, which must never seed the desk's next number.
+        return int(con.execute(f"SELECT coalesce(max({column}), ?) + 1 FROM {table} WHERE {column} > ?",
+                               (DESK_ID_BASE, DESK_ID_BASE)).fetchone()[0])
 
     def log_call(self, customer_id: int, agent: str, reason: str, outcome: str, note: str, *,
                  channel: str = "phone", follow_up: FollowUp | None = None, now: datetime | None = None) -> int:

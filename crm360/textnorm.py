@@ -106,3 +106,28 @@ def mask_phone(e164: str | None) -> str:
     if e164.startswith("+90") and len(e164) == 13:
         return f"0{e164[3:6]} *** ** {e164[-2:]}"
     return "00" + e164[1:4] + "***" + e164[-2:]
+
+
+_AMOUNT = re.compile(r"^\d{1,3}(?:[.\s]\d{3})*(?:,\d{1,2})?$|^\d+(?:[.,]\d{1,2})?$|^\d{1,3}(?:,\d{3})*\.\d{1,2}$")
+
+
+def parse_amount(typed: str | None) -> float | None:
+    """An amount of money as a Turkish agent types it: `49,90` (the comma is the decimal mark),
+    `1.234,56` or `1 234,56` (dots or spaces group thousands); `49.90` and `1,234.56` too. None
+    for nothing typed; ValueError, with what to write, for anything else ("1.234" could be either,
+    so it is refused rather than guessed)."""
+    text = (typed or "").strip().replace("₺", "").replace("TL", "").strip()
+    if not text:
+        return None
+    if len(text) > 20:  # a refund of 10^19 lira is a paste, not an amount
+        raise ValueError(f"“{text[:20]}…” is not an amount: write it like 49,90 or 1.234,50.")
+    if re.fullmatch(r"\d{1,3}\.\d{3}", text):
+        raise ValueError(f"“{text}” could be {text.replace('.', '')} or {text.replace('.', ',')}: write "
+                         f"{text.replace('.', '')} or {text.replace('.', ',')} (the comma is the decimal mark).")
+    if not _AMOUNT.match(text):
+        raise ValueError(f"“{text[:40]}” is not an amount: write it like 49,90 or 1.234,50.")
+    if "," in text and ("." not in text or text.rfind(",") > text.rfind(".")):
+        text = text.replace(".", "").replace(" ", "").replace(",", ".")  # Turkish writing
+    else:
+        text = text.replace(",", "").replace(" ", "")
+    return float(text)

@@ -19,6 +19,7 @@ from crm360.access import User
 from crm360.queries import desk as desk_queries
 from crm360.record import CustomerRecord
 from crm360.store import Database
+from crm360.textnorm import parse_amount
 
 # Every word the agent reads here, in one place (a later Turkish catalog replaces this dict).
 TEXT = {
@@ -341,11 +342,17 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
         resolved = st.checkbox(TEXT["resolved"], key=form.key(f"resolved-{chosen}"))
         resolution = st.text_area(TEXT["resolution"], help=TEXT["note_help"], height=70,
                                   key=form.key(f"resolution-{chosen}"))
-        refund = st.number_input(TEXT["refund"], value=None, min_value=0.0, step=10.0, format="%.2f",
-                                 help=TEXT["refund_help"], key=form.key(f"refund-{chosen}"))
+        # Text, not a number box: the browser's number box drops a Turkish decimal comma (49,90 became 4990).
+        typed_refund = st.text_input(TEXT["refund"], help=TEXT["refund_help"], placeholder="49,90",
+                                     key=form.key(f"refund-{chosen}"))
         if not st.form_submit_button(TEXT["save_update"], type="primary"):
             return
     text = resolution.strip()
+    try:
+        refund = parse_amount(typed_refund)
+    except ValueError as error:
+        _refused(str(error))
+        return
     problem = (TEXT["need_resolution"] if resolved and not text else
                TEXT["resolution_unticked"] if text and not resolved else None)
     if problem:

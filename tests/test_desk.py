@@ -101,6 +101,16 @@ def test_a_second_resolution_adds_to_the_first_which_keeps_its_time(store):
     assert store.changes(0)[0][-1]["data"]["resolution"] == row["resolution"]
 
 
+def test_a_complaint_opened_after_a_loaded_one_was_updated_takes_a_desk_number(store):
+    """The desk keeps updates of loaded complaints under their loaded numbers; a new complaint's
+    number must still come from the desk's own range, never next to a loaded one (another
+    customer's)."""
+    store.update_complaint(2238, "deniz", answered=True, customer_id=CUSTOMER, expected_version=0, now=NOW)
+    opened = store.open_complaint(CUSTOMER + 1, "deniz", "late_delivery", "medium", None, "Gecikti", now=NOW)
+    assert opened == DESK_ID_BASE + 1
+    store.update_complaint(opened, "deniz", answered=True, expected_version=1, now=NOW)  # and it can be updated
+
+
 def test_a_loaded_complaint_is_updated_as_an_event_of_its_own(store):
     assert store.complaint_version(123) == 0
     with pytest.raises(DeskError, match="say whose"):

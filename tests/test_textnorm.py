@@ -9,6 +9,7 @@ from crm360.textnorm import (
     normalize_email,
     normalize_phone,
     normalize_phone_sql,
+    parse_amount,
 )
 
 SAME_NUMBER = [
@@ -69,3 +70,17 @@ def test_masked_phone_keeps_operator_and_last_two_digits():
     assert mask_phone("+905321234567") == "0532 *** ** 67"
     assert mask_phone("+442071234567") == "00442***67"
     assert mask_phone(None) == "—"
+
+
+@pytest.mark.parametrize(("typed", "amount"), [
+    ("49,90", 49.9), ("49.90", 49.9), ("1.234,56", 1234.56), ("1 234,56", 1234.56), ("1,234.56", 1234.56),
+    ("1234", 1234.0), ("12,5", 12.5), ("₺ 49,90", 49.9), ("", None), ("   ", None)])
+def test_amounts_are_read_as_a_turkish_agent_types_them(typed, amount):
+    assert parse_amount(typed) == amount
+
+
+@pytest.mark.parametrize("typed", ["1.234", "abc", "49,901", "-5", "1e3", "49.9.9",
+                                   pytest.param("1" * 10_000, id="ten-thousand-digits")])
+def test_an_unclear_or_malformed_amount_is_refused_with_what_to_write(typed):
+    with pytest.raises(ValueError, match="write"):
+        parse_amount(typed)

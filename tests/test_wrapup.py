@@ -241,13 +241,14 @@ def open_complaint(small_db) -> tuple[int, int, int]:
 
 
 def update_form(app: AppTest, customer_id: int, complaint_id: int, *, resolution: str | None = None,
-                refund: float | None = None) -> None:
+                refund: float | str | None = None) -> None:
     app.selectbox(key=key("update", "which", customer_id)).set_value(complaint_id).run()
     if resolution is not None:
         app.checkbox(key=key("update", f"resolved-{complaint_id}", customer_id)).check()
         app.text_area(key=key("update", f"resolution-{complaint_id}", customer_id)).input(resolution)
     if refund is not None:
-        app.number_input(key=key("update", f"refund-{complaint_id}", customer_id)).set_value(refund)
+        typed = refund if isinstance(refund, str) else f"{refund:.2f}".replace(".", ",")  # as a Turkish agent types it
+        app.text_input(key=key("update", f"refund-{complaint_id}", customer_id)).input(typed)
 
 
 def test_a_loaded_complaint_is_resolved_with_a_refund_and_leaves_the_list(desk_path, small_db, open_complaint):
@@ -275,8 +276,21 @@ def test_a_refund_larger_than_the_order_is_refused_and_kept(desk_path, open_comp
     save(app, "Save the update")
     assert "A refund of 10,000,000.00 TRY is more than the customer paid" in errors(app)
     assert rows(desk_path, "complaints") == []
-    assert app.number_input(key=key("update", f"refund-{complaint_id}", customer_id)).value == 10_000_000.0
+    assert app.text_input(key=key("update", f"refund-{complaint_id}", customer_id)).value == "10000000,00"
     assert app.text_area(key=key("update", f"resolution-{complaint_id}", customer_id)).value == "Paid back"
+
+
+def test_a_refund_typed_with_a_turkish_comma_is_that_amount_and_an_unclear_one_is_refused(desk_path, open_complaint):
+    """49,90 is forty-nine lira ninety (a number box made it 4990); 1.234 could be either and is refused."""
+    customer_id, complaint_id, _ = open_complaint
+    app = wrapup(customer_id)
+    update_form(app, customer_id, complaint_id, refund="1.234")
+    save(app, "Save the update")
+    assert "could be 1234 or 1,234" in errors(app) and rows(desk_path, "complaints") == []
+    app.text_input(key=key("update", f"refund-{complaint_id}", customer_id)).input("0,90")
+    save(app, "Save the update")
+    assert not app.error
+    assert desk.DeskStore(desk_path).customer_desk(customer_id).complaints["refund_try"].to_list() == [0.9]
 
 
 def test_a_resolution_needs_its_text_and_its_tick(desk_path, open_complaint):
