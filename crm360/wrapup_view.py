@@ -43,6 +43,8 @@ TEXT = {
                   "choose a later time.",
     "need_task": "'Follow-up needed' needs the follow-up task: tick 'Add a follow-up task' and say when and who, "
                  "or choose another outcome.",
+    "task_unticked": "'What to do' is filled in but 'Add a follow-up task' is not ticked: tick it to make the "
+                     "task, or clear 'What to do'.",
     "call_saved": "Call #{call_id} logged ({outcome}).",
     "task_saved": " Follow-up for {owner}, due {due:%d.%m.%Y %H:%M}.",
     "category": "Category",
@@ -79,6 +81,9 @@ TEXT = {
     "need_action": "Choose what the customer asks for.",
     "need_channel": "Choose the channel.",
     "consent_saved": "Recorded (source: agent call): {what}.",
+    "already_dnc": "The customer is already on do-not-contact: nothing to record.",
+    "already_given": "{channel} consent is already given: nothing to record.",
+    "already_withdrawn": "There is no {channel} consent to withdraw (it is already 'no'): nothing to record.",
     "consent_recent": "Recorded on calls: ",
     "refused": "Not saved: {message}",
 }
@@ -174,7 +179,7 @@ def show_wrapup(db: Database, record: CustomerRecord, user: User) -> None:
     with update:
         _update_complaint(db, store, record, mine, user)
     with consent:
-        _record_consent(db, store, customer_id, mine, user)
+        _record_consent(db, store, record.profile, mine, user)
 
 
 # -- log the call ---------------------------------------------------------------------------
@@ -200,7 +205,8 @@ def _log_call(db: Database, store: desk.DeskStore, customer_id: int, user: User)
         if not st.form_submit_button(TEXT["save_call"], type="primary"):
             return
     problem = (TEXT["need_reason"] if reason is None else TEXT["need_outcome"] if outcome is None else
-               TEXT["need_task"] if outcome == "follow_up_needed" and not with_task else None)
+               TEXT["need_task"] if outcome == "follow_up_needed" and not with_task else
+               TEXT["task_unticked"] if task_note.strip() and not with_task else None)
     if problem:
         _refused(problem)
         return
@@ -386,8 +392,9 @@ def _complaint_label(row: dict) -> str:
 
 # -- consent ----------------------------------------------------------------------------------
 
-def _record_consent(db: Database, store: desk.DeskStore, customer_id: int, mine: desk.DeskRecord,
+def _record_consent(db: Database, store: desk.DeskStore, profile: dict, mine: desk.DeskRecord,
                     user: User) -> None:
+    customer_id = profile["customer_id"]
     form = _Form("consent", customer_id)
     if mine.consent.height:
         st.caption(TEXT["consent_recent"] + "; ".join(
@@ -409,6 +416,9 @@ def _record_consent(db: Database, store: desk.DeskStore, customer_id: int, mine:
         return
     channel = None if do_not_contact else channel
     given = action == "give"
+    if unchanged := _already_so(profile, channel, given, do_not_contact):
+        _refused(unchanged)
+        return
     try:
         desk.check_against_database(db, customer_id)
         change_id = store.record_consent(customer_id, user.user_name, channel, given, do_not_contact=do_not_contact,
@@ -419,6 +429,16 @@ def _record_consent(db: Database, store: desk.DeskStore, customer_id: int, mine:
     what = _consent_words({"channel": channel, "given": given, "do_not_contact": do_not_contact})
     _saved(form, TEXT["consent_saved"].format(what=what), "consent_changed", change_id=change_id, channel=channel,
            given=given if channel else None, do_not_contact=do_not_contact, source=desk.SOURCE)
+
+
+def _already_so(profile: dict, channel: str | None, given: bool, do_not_contact: bool) -> str | None:
+    """Why the request changes nothing (the consent is already so), or None: a second identical
+    change would only tell the systems of record the same thing twice."""
+    if do_not_contact:
+        return TEXT["already_dnc"] if profile["do_not_contact"] else None
+    if bool(profile[f"consent_{channel}"]) == given:
+        return TEXT["already_given" if given else "already_withdrawn"].format(channel=CHANNEL_LABELS[channel])
+    return None
 
 
 def _consent_words(row: dict) -> str:

@@ -135,11 +135,15 @@ def test_a_call_with_a_follow_up_makes_a_task_for_the_chosen_owner(desk_path, sm
     ({"reason": None}, "Choose the reason for the call."),
     ({"note": "x" * 100_000}, "The note is 100,000 characters; 4,000 at most."),
     ({"outcome": "follow_up_needed"}, "'Follow-up needed' needs the follow-up task"),
+    ({"task_note": "Call her back on Monday"}, "'Add a follow-up task' is not ticked"),
 ])
 def test_a_bad_call_is_refused_with_nothing_saved_and_nothing_lost(desk_path, customer, fill, message):
     app = wrapup(customer)
     typed = {"reason": "delivery", "outcome": "escalated", "note": "Kargo gecikti, müşteri çok kızgın"} | fill
+    task_note = typed.pop("task_note", None)
     fill_call(app, customer, **typed)
+    if task_note:  # the task's details typed, its box left unticked: the colleague would never get it
+        app.text_input(key=key("call", "task-note", customer)).input(task_note)
     save(app, "Save the call")
     assert message in errors(app)
     assert rows(desk_path, "calls") == [] and rows(desk_path, "tasks") == []
@@ -385,3 +389,15 @@ def test_a_do_not_contact_request_needs_no_channel(desk_path, customer):
     change = desk.DeskStore(desk_path).customer_desk(customer).consent.row(0, named=True)
     assert (change["channel"], change["do_not_contact"]) == (None, True)
     assert "do not contact" in successes(app)
+
+
+def test_a_change_that_changes_nothing_is_refused(desk_path, customer):
+    """Withdrawing what is already withdrawn (or a second do-not-contact) would tell the systems of
+    record the same thing twice: the agent is told instead."""
+    app = wrapup(customer)
+    for _ in range(2):
+        app.radio(key=key("consent", "action", customer, saved=_)).set_value("withdraw")
+        app.radio(key=key("consent", "channel", customer, saved=_)).set_value("sms")
+        save(app, "Record it")
+    assert "There is no SMS consent to withdraw" in errors(app)
+    assert len(rows(desk_path, "consent_changes")) == 1
