@@ -385,7 +385,7 @@ def alerts(record: CustomerRecord, now: datetime) -> list[Alert]:
         found.append(Alert(
             level, f"Open complaint about {topic} ({row['severity'] or 'severity unknown'}{product}): {state}.",
             "complaints", row["complaint_id"],
-            f"I see your complaint about the {topic} from {when} is still open; let me check where it stands "
+            f"I see your {topic} complaint from {when} is still open; let me check where it stands "
             "for you."))
     for row in recent_warnings(record, now).iter_rows(named=True):
         when = days_ago(row["happened_at"], now)

@@ -52,7 +52,8 @@ TEXT = {
                 "campaigns.",
 }
 IYS_REFUSED = "Refused in İYS (the commercial-message register): {channels}. No marketing on it, whatever the CRM says."
-CHANNEL_TITLES = {"email": "e-mail", "sms": "SMS", "phone": "phone"}
+CHANNEL_TITLES = {"email": "e-mail", "sms": "SMS", "phone": "phone", "web_chat": "web chat", "social": "social media",
+                  "in_person": "in person", "post": "post"}
 CHANNEL_ICONS = {"phone": "📞", "email": "✉️", "social": "💬", "web_chat": "🌐", "sms": "📱",
                  "in_person": "🏬", "post": "📮", "online": "🛒", "store": "🏬", "call_centre": "📞"}
 KIND_LABELS = {"contact": "Contacts", "purchase": "Purchases", "return": "Returns",
@@ -142,12 +143,13 @@ def _pick(result: queries.SearchResult, key: str, caption: str) -> int | None:
     picked = left.selectbox(TEXT["pick"], ids, index=None, format_func=labels.get, key=key,
                             placeholder=TEXT["pick_placeholder"])
     if picked is None:
-        shown = table.with_columns(pl.col("born").cast(pl.String).fill_null("—"), pl.col("city").fill_null("—"))
+        shown = table.with_columns(pl.col("born").cast(pl.String).fill_null("—"), pl.col("city").fill_null("—"),
+                                   pl.col("last_contact_at").dt.strftime("%d.%m.%Y").fill_null("never"))
         right.dataframe(shown, hide_index=True, width="stretch", column_config={
             "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
             "full_name": "Name", "city": "City", "born": "Born",
-            "phone_ends": "Phone ends", "last_contact_at": st.column_config.DatetimeColumn(
-                "Last contact", format="DD.MM.YYYY", help=GLOSSARY["last_contact"])})
+            "phone_ends": "Phone ends", "last_contact_at": st.column_config.TextColumn(
+                "Last contact", help=GLOSSARY["last_contact"])})
     return picked
 
 

@@ -172,7 +172,7 @@ def test_an_unresolved_complaint_grows_more_urgent_with_age_and_severity(rec, ho
                      purchases=rec.purchases.clear())
     [alert] = views.alerts(record, NOW)
     assert (alert.level, alert.cited) == (level, "complaint #7")
-    assert alert.opening.startswith("I see your complaint about the rude staff from ")
+    assert alert.opening.startswith("I see your rude staff complaint from ")
 
 
 def test_alerts_come_most_urgent_first_and_the_opening_line_follows_the_top_one(rec):
@@ -181,7 +181,7 @@ def test_alerts_come_most_urgent_first_and_the_opening_line_follows_the_top_one(
     found = views.alerts(replace(rec, complaints=complaints), NOW)
     assert [a.level for a in found] == sorted((a.level for a in found), key=["error", "warning", "info"].index)
     assert found[0].cited == "complaint #2"
-    assert views.opening_line(found) == ("I see your complaint about the rude staff from 13 days ago is still open; "
+    assert views.opening_line(found) == ("I see your rude staff complaint from 13 days ago is still open; "
                                          "let me check where it stands for you.")
 
 
