@@ -8,7 +8,9 @@ app itself only.
 """
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _OWN_FRAMES = "/component/"
@@ -21,6 +23,11 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and not same_origin(scope):
+            # Streamlit accepts any localhost origin on its live connection, and SameSite does not
+            # tell ports apart: a page of another local web server could drive a signed-in session.
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -32,6 +39,16 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def same_origin(scope: Scope) -> bool:
+    """The connection comes from a page of this very host and port (or from no page at all: a
+    browser always sends Origin on a websocket, so only a non-browser client lacks it)."""
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
 
 
 def add_headers(headers: MutableHeaders, framed_by_app: bool = False) -> None:

@@ -306,6 +306,34 @@ def test_pages_cannot_be_framed_by_other_sites_and_addresses_stay_here():
     assert kept["content-security-policy"] == "default-src 'self'; frame-ancestors 'none'"
 
 
+def _websocket(origin: str | None, host: str = "localhost:8501") -> list[str]:
+    """What the middleware does with a live-connection request: what reached the app, or its close."""
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        seen.append("reached the app")
+
+    async def send(message):
+        seen.append(f"{message['type']} {message.get('code')}")
+
+    async def receive():
+        return {"type": "websocket.connect"}
+    headers = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin else [])
+    asyncio.run(SecurityHeaders(app)({"type": "websocket", "path": "/_stcore/stream", "headers": headers},
+                                     receive, send))
+    return seen
+
+
+def test_the_live_connection_is_refused_to_pages_of_another_port_or_site():
+    """Streamlit itself allows any localhost origin, and SameSite does not tell ports apart: another
+    local web server's page could otherwise drive a signed-in agent's session."""
+    assert _websocket("http://localhost:8501") == ["reached the app"]
+    assert _websocket("http://LOCALHOST:8501") == ["reached the app"]
+    assert _websocket(None) == ["reached the app"]  # not a browser: it carries no cookie either
+    for other in ("http://localhost:9000", "http://127.0.0.1:8501", "http://evil.example", "null"):
+        assert _websocket(other) == ["websocket.close 1008"], other
+
+
 # --- a page run signs in from the cookie ------------------------------------------------------
 
 SCRIPT = """
