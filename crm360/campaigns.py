@@ -66,7 +66,7 @@ class NewCampaign:
     def check(self) -> None:
         for label, value in (("name", self.name), ("owner", self.owner), ("channel", self.channel)):
             if not value.strip():
-                raise CampaignError(f"A campaign needs a {label}.")
+                raise CampaignError(f"A campaign needs {'an' if label[0] in 'aeiou' else 'a'} {label}.")
             if len(value) > 200:
                 raise CampaignError(f"The {label} is {len(value):,} characters; 200 at most.")
         if self.channel not in CHANNELS:

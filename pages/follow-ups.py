@@ -95,7 +95,8 @@ if mine.height:
                               f"#{row['customer_id']} · {row['note'] or ''}"[:160]
               for row in mine.iter_rows(named=True)}
     with st.form("follow-ups-done-form"):
-        done = st.multiselect(TEXT["done_pick"], list(labels), format_func=labels.get,
+        # No "Select all": one slip would close every task at once.
+        done = st.multiselect(TEXT["done_pick"], list(labels), format_func=labels.get, select_all=False,
                               placeholder=TEXT["done_placeholder"], key=_PICK)
         clicked = st.form_submit_button(TEXT["done_button"], type="primary")
     if clicked and not done:

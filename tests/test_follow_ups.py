@@ -115,6 +115,14 @@ def test_mark_done_with_nothing_picked_says_so(store, customers):
     assert store.tasks(owner="test-agent").height == 1
 
 
+def test_the_done_list_offers_no_select_all(store, customers):
+    """One slip on "Select all" closed every task at once: tasks are picked one by one."""
+    for number in range(3):
+        task(store, customers[number], "test-agent", timedelta(hours=number + 1), f"Task {number}")
+    app = page(AGENT)
+    assert app.multiselect(key="follow-ups-done-pick").proto.select_all == 0
+
+
 def test_a_task_closed_elsewhere_is_refused_with_a_reason(store, customers):
     first = task(store, customers[0], "test-agent", timedelta(hours=1), "First")
     app = page(AGENT)
