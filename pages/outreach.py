@@ -28,7 +28,7 @@ VIEW_TEXT = {
                  "consent, so the phone or e-mail that matter came in on is shown; nobody who asked not to be "
                  "contacted is listed.",
         "campaign": "service", "reached": "whose matter came in on {channel}", "contacts_help": "service_contacts",
-        "not_reached": "their matter came in on another channel"},
+        "not_reached": "their matter came in on another channel, or there is no address for it on file"},
 }
 CHANNEL_NAMES = {"phone": "phone", "email": "e-mail", "sms": "SMS"}
 

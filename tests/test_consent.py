@@ -230,8 +230,9 @@ def test_no_campaign_audience_breaks_a_rule(db, view):
                 assert not person["do_not_contact"] and customer_id not in _held()
                 if view == MARKETING:
                     assert person[f"consent_{channel}"], (customer_id, channel)
-                else:
+                else:  # the matter's channel, and an address on it
                     assert service_channels[customer_id] == channel
+                    assert person["real_email" if channel == "email" else "real_phone"], (customer_id, channel)
 
 
 def test_create_pressed_twice_or_by_two_people_at_once_makes_one_campaign(tmp_path):
@@ -315,7 +316,8 @@ PICKED = "Of the {} customers these filters pick (everyone a reason fires for, a
                                               "0 were contacted"),
     ("service_lead", ["phone", "e-mail"], PICKED.format(3) + "1 (whose matter came in on "
                                           "e-mail) get it; 2 are left out: 1 their matter came in on another "
-                                          "channel, 1 asked not to be contacted"),
+                                          "channel, or there is no address for it on file, 1 asked not to be "
+                                          "contacted"),
 ])
 def test_the_page_says_who_a_campaign_leaves_out_and_offers_only_channels_that_reach_someone(
         db, monkeypatch, tmp_path, role, offered, said):

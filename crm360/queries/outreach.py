@@ -258,8 +258,9 @@ class CampaignReach:
 
 def _reachable_sql(view: str) -> str:
     """Whether a row of outreach_reach may get a campaign of this view's kind on channel `?`."""
-    if view == SERVICE:
-        return "(service AND service_channel = ?)"
+    if view == SERVICE:  # the matter's channel, and an address on it (a phone number for a call or an SMS)
+        return ("(service AND service_channel = ? "
+                "AND CASE service_channel WHEN 'email' THEN has_email ELSE has_phone END)")
     return "list_contains(marketing_channels, ?)"
 
 

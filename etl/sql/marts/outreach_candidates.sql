@@ -156,6 +156,7 @@ ORDER BY o.customer_id;
 CREATE OR REPLACE TABLE outreach_reach AS
 SELECT r.customer_id, s.city, s.rfm_segment, s.loyalty_tier, s.churn_risk_band,
        any_value(m.do_not_contact) AS do_not_contact, any_value(m.marketing_channels) AS marketing_channels,
+       any_value(s.phone) IS NOT NULL AS has_phone, any_value(s.email) IS NOT NULL AS has_email,
        flatten(list(r.rules ORDER BY r.kind DESC)) AS rules,
        bool_or(r.kind = 'service') AS service,
        bool_or(r.kind = 'marketing') AS marketing,
