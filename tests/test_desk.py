@@ -306,3 +306,17 @@ def test_a_do_not_contact_request_takes_the_customer_off_every_list_at_once(smal
     assert customer not in listed
     assert customer not in value.segment_customers(small_db, segment, limit=100_000)["customer_id"].to_list()
     assert value.segment_do_not_contact(small_db, segment) == counted + 1
+
+
+def test_a_do_not_contact_request_leaves_the_service_lists_at_once(small_db, tmp_path, monkeypatch):
+    """The service lists (fixed defects to tell, overdue answers) are computed once per database
+    version; a request made on a call since still takes the customer off them at the next click.
+    (The small company has no unanswered complaint; both lists leave them out through one function.)"""
+    from crm360.queries import outreach
+    monkeypatch.setenv("CRM_DESK", str(tmp_path / "desk.sqlite"))
+    fixed = outreach.fixed_issue_candidates(small_db)
+    assert fixed.height
+    told = fixed["customer_id"][0]
+    DeskStore(tmp_path / "desk.sqlite").record_consent(told, "deniz", None, False, do_not_contact=True, now=NOW)
+    assert told not in outreach.fixed_issue_candidates(small_db)["customer_id"].to_list()
+    assert outreach.fixed_issue_candidates(small_db).height == fixed.filter(pl.col("customer_id") != told).height

@@ -66,6 +66,15 @@ def desk_store(path: Path) -> DeskStore:
     return _STORES[path]
 
 
+def asked_not_to_be_contacted(snap: Snapshot) -> list[int]:
+    """Customers who asked an agent not to be contacted since the database read the desk: lists
+    computed once per database version (the service lists) leave them out with this."""
+    changes = pending(snap)
+    if changes.is_empty():
+        return []
+    return changes.filter(pl.col("do_not_contact"))["customer_id"].to_list()
+
+
 def apply(snap: Snapshot) -> int:
     """Shadow the consent marts on this cursor with the desk's pending changes; how many
     customers they touch (0: nothing done)."""

@@ -23,7 +23,7 @@ def overdue_complaints(db: Database, now: datetime, limit: int = 500) -> pl.Data
     a customer who asked not to be contacted at all is left out (and counted separately).
     """
     promise = config.RESPONSE_PROMISE_HOURS
-    return db.memo(("overdue_complaints", now, limit), lambda snap: snap.frame(
+    listed = db.memo(("overdue_complaints", now, limit), lambda snap: snap.frame(
             f"""SELECT m.complaint_id, m.customer_id, s.full_name, s.city,
                        m.category, m.severity, m.channel, m.opened_at,
                        round(date_diff('minute', m.opened_at, $1::TIMESTAMP) / 60.0, 1) AS hours_waiting,
@@ -36,6 +36,15 @@ def overdue_complaints(db: Database, now: datetime, limit: int = 500) -> pl.Data
                                          WHEN 'medium' THEN 2 ELSE 3 END,
                          m.opened_at
                 LIMIT $2""", [now, limit]))
+    return _without_new_do_not_contact(db, listed)
+
+
+def _without_new_do_not_contact(db: Database, listed: pl.DataFrame) -> pl.DataFrame:
+    """A list computed once per database version, less those who asked an agent not to be
+    contacted since: their request applies at the next click, not at the next load."""
+    with db.snapshot() as snap:
+        asked = desk_consent.asked_not_to_be_contacted(snap)
+    return listed.filter(~pl.col("customer_id").is_in(asked)) if asked else listed
 
 
 def overdue_counts(db: Database, now: datetime) -> dict[str, int]:
@@ -46,6 +55,13 @@ def overdue_counts(db: Database, now: datetime) -> dict[str, int]:
                 FROM complaints m JOIN customers c USING (customer_id)
                 WHERE m.status <> 'resolved' AND m.first_response_at IS NULL
                   AND m.opened_at + INTERVAL {promise} HOUR < ?::TIMESTAMP""", [now]).fetchall()[0])
+    with db.snapshot() as snap:
+        if asked := desk_consent.asked_not_to_be_contacted(snap):
+            held_back += snap.cursor.execute(
+                f"""SELECT count(*) FROM complaints m JOIN customers c USING (customer_id)
+                    WHERE m.status <> 'resolved' AND m.first_response_at IS NULL AND NOT c.do_not_contact
+                      AND m.opened_at + INTERVAL {promise} HOUR < ?::TIMESTAMP
+                      AND m.customer_id = ANY(?)""", [now, asked]).fetchall()[0][0]
     return {"overdue": total, "do_not_contact": held_back, "listed": total - held_back}
 
 
@@ -55,7 +71,7 @@ def fixed_issue_candidates(db: Database, limit: int = 500) -> pl.DataFrame:
     The source documents' own example of proactive service. One row per customer and defect,
     newest fix first; do-not-contact customers are left out.
     """
-    return db.memo(("fixed_issue_candidates", limit), lambda snap: snap.frame(
+    listed = db.memo(("fixed_issue_candidates", limit), lambda snap: snap.frame(
         """SELECT i.title AS defect, i.fix_shipped_at, i.fix_description,
                   s.customer_id, s.full_name, s.city, s.preferred_channel,
                   max(c.opened_at) AS complained_at, count(*) AS complaints
@@ -67,6 +83,7 @@ def fixed_issue_candidates(db: Database, limit: int = 500) -> pl.DataFrame:
            GROUP BY ALL
            ORDER BY i.fix_shipped_at DESC, complained_at DESC
            LIMIT ?""", [limit]))
+    return _without_new_do_not_contact(db, listed)
 
 
 @dataclass(frozen=True)
