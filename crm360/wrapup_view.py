@@ -290,7 +290,7 @@ def open_complaints(record: CustomerRecord, mine: desk.DeskRecord, keep: int | N
     complaint listed even if resolved (`resolved` true), the one an agent has in the form while
     a colleague resolves it, so the save is answered rather than the form vanishing."""
     changed = mine.complaints
-    kept = pl.col("complaint_id") == (keep if keep is not None else -1)
+    kept = pl.col("complaint_id") == (keep if isinstance(keep, int) else -1)
     loaded = record.complaints.filter((pl.col("status") != "resolved") | kept).select(
         "complaint_id", "opened_at", "category", "severity", "product_id",
         pl.col("first_response_at").is_not_null().alias("answered"),
@@ -330,7 +330,9 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
                       user: User) -> None:
     customer_id = record.customer_id
     form = _Form("update", customer_id)
-    complaints = open_complaints(record, mine, keep=st.session_state.get(form.key("which")))
+    # The number kept apart from the select box's own state, which the browser may hand back as the
+    # option's label once the options change (a colleague's save): the list must not crash on it.
+    complaints = open_complaints(record, mine, keep=st.session_state.get(form.key("chosen")))
     if complaints.is_empty():
         st.info(TEXT["no_open_complaint"])
         return
@@ -338,6 +340,7 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
     chosen = st.selectbox(TEXT["which_complaint"], list(rows), key=form.key("which"),
                           format_func=lambda cid: _complaint_label(rows[cid]))
     row = rows[chosen]
+    st.session_state[form.key("chosen")] = chosen
     drawn_from = _seen_version(store, chosen)
     if row["resolved"]:
         st.warning(TEXT["resolved_meanwhile"].format(complaint_id=chosen), icon=":material/sync_problem:")

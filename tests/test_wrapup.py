@@ -326,6 +326,10 @@ def test_two_agents_saving_one_complaint_the_second_is_told_and_keeps_their_text
     saved = rows(desk_path, "complaints")
     assert len(saved) == 1 and "Refund agreed" in saved[0]
     assert len(audited("complaint_updated")) == 1
+    save(second, "Save the update")  # "save to add yours to it": added, not a crash
+    assert not second.exception
+    [resolution] = [r[0] for r in sqlite3.connect(desk_path).execute("SELECT resolution FROM complaints")]
+    assert "Refund agreed" in resolution and "Sent a replacement" in resolution
 
 
 def test_the_open_list_applies_what_calls_changed():
