@@ -3,16 +3,15 @@
 The first screen at 1280x720 holds what the call needs before anything is scrolled: who the
 caller should be (to verify them), consent and do-not-contact, the alerts with an opening line,
 value and churn, and the latest five events; the tabs below hold the rest."""
-import contextlib
 import sqlite3
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from crm360 import config, session, ui, wrapup_view
 from crm360 import record as views
+from crm360 import session, ui, wrapup_view
 from crm360.glossary import GLOSSARY
 from crm360.queries import customer as queries
 
@@ -84,8 +83,8 @@ def _open_customer(customer_id: int) -> None:
 
 def _new_call() -> None:
     st.session_state["search"] = ""
-    st.session_state.pop("chosen_customer", None)
-    st.session_state["verified"] = {}  # emptied, not removed: the next call is verified afresh
+    for key in ("chosen_customer", "verified"):
+        st.session_state.pop(key, None)
     st.query_params.clear()
     st.session_state["call_number"] = st.session_state.get("call_number", 0) + 1
 
@@ -213,22 +212,8 @@ def _verify(customer_id: int, how: list[str]) -> None:
     verified[customer_id] = (how, datetime.now(views.LOCAL_ZONE).strftime("%H:%M"))
 
 
-def _verifications(customer_id: int) -> dict:
-    """This session's verified callers. A new session (a refresh mid-call) starts from the audit
-    log: this agent's verification of this customer within the idle window. After "New call" the
-    dict is there, emptied, so the next call is verified afresh."""
-    if "verified" not in st.session_state:
-        verified = st.session_state["verified"] = {}
-        since = datetime.now() - timedelta(minutes=config.session_idle_minutes())
-        with contextlib.suppress(OSError, sqlite3.Error):  # unreadable: the agent verifies again
-            if found := queries.recent_verification(session.audit_log(), user.user_name, customer_id, since):
-                how, at = found
-                verified[customer_id] = (how, at.astimezone(views.LOCAL_ZONE).strftime("%H:%M"))
-    return st.session_state["verified"]
-
-
 def _show_verification(customer_id: int) -> None:
-    done = _verifications(customer_id).get(customer_id)
+    done = st.session_state.get("verified", {}).get(customer_id)
     if done:
         how, at = done
         st.badge(TEXT["verified"].format(at=at, how=", ".join(VERIFY_METHODS[h].lower() for h in how)),

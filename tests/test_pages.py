@@ -156,22 +156,6 @@ def test_the_identity_strip_and_a_verified_caller_recorded_with_how(app, small_d
     assert app.text_input[0].value == "" and not app.header
 
 
-def test_a_verified_caller_stays_verified_after_a_refresh_but_not_into_the_next_call(app, small_db):
-    customer_id = small_db.row("SELECT min(customer_id) FROM customers")[0]
-    _open(app, "pages/customer.py", customer=str(customer_id))
-    app.button_group(key=f"verify-how-{customer_id}").set_value(["birth_date"]).run()
-    app.button(key=f"verify-{customer_id}").click().run()
-    from crm360 import session
-
-    session.flush_audit()
-    fresh = _open(AppTest.from_file(APP, default_timeout=60), "pages/customer.py", customer=str(customer_id))
-    assert any("Verified " in m.value and ": birth date" in m.value for m in fresh.markdown)  # a refresh mid-call
-    fresh.button(key="new-call").click().run()
-    fresh.query_params["customer"] = str(customer_id)  # the same customer calls again
-    fresh.run()
-    assert "Verified " not in _text(fresh)
-
-
 def test_recently_opened_customers_are_one_click_away_even_after_a_refresh(app, small_db, small_db_path):
     first, second = small_db.frame("SELECT customer_id, full_name FROM customers ORDER BY customer_id LIMIT 2").rows()
     _open(app, "pages/customer.py", customer=str(first[0]))

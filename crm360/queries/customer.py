@@ -6,7 +6,6 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
 
 import polars as pl
@@ -162,14 +161,6 @@ def recently_opened(log: AuditLog, user_name: str, count: int = 8) -> list[int]:
     firsts = log.first_customers([e.entry_id for e in entries], per_entry=1)
     ordered = [firsts[e.entry_id][0] for e in entries if firsts.get(e.entry_id)]
     return list(dict.fromkeys(ordered))[:count]
-
-
-def recent_verification(log: AuditLog, user_name: str, customer_id: int,
-                        since: datetime) -> tuple[list[str], datetime] | None:
-    """How and when this user last verified this caller, if since `since` (a refresh mid-call
-    keeps the verification: the audit log has it, the new session does not)."""
-    found = log.search(user_name=user_name, customer_id=customer_id, action="caller_verified", since=since, limit=1)
-    return (list(found[0].detail.get("how", [])), found[0].at) if found else None
 
 
 def names_of(db: Database, customer_ids: list[int]) -> dict[int, str]:
