@@ -47,7 +47,7 @@ def signed_in_screen_pops(db_path: Path, count: int, seed: int = 3) -> dict:
         users = Path(stores) / "users.sqlite"
         password = UserStore(users).add(AGENT, "agent")
         env = {"CRM_AUTH": "password", "CRM_USERS": str(users), "CRM_AUDIT": str(Path(stores) / "audit.sqlite")}
-        with running_app(db_path, env) as base, chromium_page(1280, 720) as page:
+        with running_app(db_path, env) as base, chromium_page(1280, 720, guard=False) as page:
             first, *others = rows.iter_rows(named=True)
             page.goto(f"{base}/customer?customer={first['customer_id']}")
             page.get_by_role("textbox", name="User name").fill(AGENT)
@@ -68,7 +68,7 @@ def signed_in_screen_pops(db_path: Path, count: int, seed: int = 3) -> dict:
 def searches(db_path: Path, count: int, seed: int = 2) -> dict:
     rows = _customers(db_path, count, seed)
     seconds = []
-    with running_app(db_path) as base, chromium_page() as page:
+    with running_app(db_path) as base, chromium_page(guard=False) as page:
         search_and_wait(page, base, str(rows["customer_id"][0]), rows["full_name"][0])  # warm-up
         for row in rows.iter_rows(named=True):
             seconds.append(search_and_wait(page, base, str(row["customer_id"]), row["full_name"]))
