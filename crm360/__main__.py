@@ -30,7 +30,7 @@ import getpass
 import json
 import sqlite3
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -145,7 +145,7 @@ def _write_outreach(args: argparse.Namespace) -> int:
         chosen = outreach.CandidateFilter(rules=tuple(args.reason), held_back=store.held_back(now))
         listed = outreach.candidates(db, chosen, limit=None)
         held_back = outreach.held_back_count(db, chosen)
-        stamp = (f"{getpass.getuser()} (command line)", datetime.now().isoformat(timespec="seconds"))
+        stamp = (f"{getpass.getuser()} (command line)", clock.wall().isoformat(timespec="seconds"))
         contents = (export.to_xlsx(listed, stamp=stamp) if args.out.suffix.lower() == ".xlsx"
                     else export.to_csv(listed, stamp))
         # Recorded before the file is written: no file leaves that the audit log could not record.
@@ -179,7 +179,8 @@ def _write_changes(args: argparse.Namespace) -> int:
         if args.since > last:
             raise cli.CommandError(f"--since {args.since}: the desk's change log ends at {last}; "
                                    "use a cursor a file of this store gave")
-        log = cli.open_store(AuditLog, audit.store_path(path), "audit log")  # before any file is written
+        # The installation's own audit log, wherever --store points (a copy must not take the record elsewhere).
+        log = cli.open_store(AuditLog, audit.store_path(), "audit log")  # before any file is written
         rows, next_cursor = store.changes(args.since)
         lines = [json.dumps({"since": args.since, "next_cursor": next_cursor, "changes": len(rows)})]
         # Recorded before the file is written, like every export: the hand-off carries notes and consent.

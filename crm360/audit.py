@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from crm360 import config
+from crm360 import clock, config
 from crm360.sqlite_store import SqliteStore
 
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "session_resumed", "search", "profile_view",
@@ -157,7 +157,7 @@ _ENTRY_COLUMNS = "entry_id, at, user_name, role, action, page, customers, detail
 def _note(con: sqlite3.Connection, text: str, at: str | None = None) -> None:
     """A note in the store about the chain itself, for whoever reads it later (`audit verify`)."""
     con.execute("INSERT INTO audit_chain_notes VALUES (?, ?)",
-                (at or datetime.now().isoformat(timespec="seconds"), text))
+                (at or clock.wall().isoformat(timespec="seconds"), text))
 
 
 _ORPHAN_CUSTOMERS = "customer numbers are filed under an entry that is not in the log (added or left behind)"
@@ -332,7 +332,7 @@ class AuditLog(SqliteStore):
         text = json.dumps(detail, ensure_ascii=False, default=str)
         if len(text) > MAX_DETAIL_CHARS:
             text = json.dumps({"truncated": text[:MAX_DETAIL_CHARS]}, ensure_ascii=False)
-        moment = (at or datetime.now()).isoformat(timespec="seconds")
+        moment = (at or clock.wall()).isoformat(timespec="seconds")
         count = len(ids) if customers is None else int(customers)
         try:
             with self._write() as con:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from crm360 import config
+from crm360 import clock, config
 from crm360.outreach_rules import MARKETING, SERVICE
 from crm360.sqlite_store import SqliteStore
 
@@ -133,7 +133,7 @@ class CampaignStore(SqliteStore):
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (campaign.name.strip(), campaign.owner.strip(), campaign.channel, campaign.due_date.isoformat(),
                  campaign.goal, campaign.filters, campaign.control_share,
-                 (when or datetime.now()).isoformat(timespec="seconds"), campaign.kind, key)).lastrowid
+                 (when or clock.wall()).isoformat(timespec="seconds"), campaign.kind, key)).lastrowid
             con.executemany(
                 "INSERT INTO campaign_members (campaign_id, customer_id, control, reasons) VALUES (?, ?, ?, ?)",
                 [(campaign_id, int(customer_id), int(draw.random() < campaign.control_share), reasons)
@@ -159,7 +159,7 @@ class CampaignStore(SqliteStore):
         returns how many were on the contact list. Control-group customers are left untouched."""
         if outcome not in OUTCOMES:
             raise CampaignError(f"“{outcome}” is not an outcome ({', '.join(OUTCOMES)}).")
-        stamp = (when or datetime.now()).isoformat(timespec="seconds")
+        stamp = (when or clock.wall()).isoformat(timespec="seconds")
         with self._write() as con:
             before = con.total_changes
             con.executemany(

@@ -114,12 +114,24 @@ def writable_file(path: Path, what: str) -> Path:
     # store): only a plain file, new or old, is written.
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise CommandError(f"{what} {path} is a link or a device, not a plain file: name a file to write")
+    if path.is_file() and _is_database(path):
+        raise CommandError(f"{what} {path} is a database (a store of the app's, or a copy): name another file")
     if not where.is_dir():
         state = "is a file, not a folder" if where.exists() else "does not exist"
         raise CommandError(f"{what} {path}: the folder {where} {state}")
     if not os.access(where, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise CommandError(f"{what} {path}: {where} cannot be written to (permission denied)")
     return path
+
+
+def _is_database(path: Path) -> bool:
+    """A SQLite store or a DuckDB file, by its first bytes (whatever its name)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError:
+        return False
+    return head.startswith(b"SQLite format 3\x00") or head[8:12] == b"DUCK"
 
 
 def whole_number(least: int) -> Callable[[str], int]:

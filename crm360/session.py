@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import polars as pl
 import streamlit as st
 
-from crm360 import access, audit, config, export, session_token
+from crm360 import access, audit, clock, config, export, session_token
 from crm360.access import User
 from crm360.audit import AuditLog, AuditUnavailable
 
@@ -345,7 +345,7 @@ def record(action: str, *, user: User | None = None, page: str = "", **details: 
     except AuditUnavailable as error:
         _LOG.error("audit entry not written (%s by %s on %s): %s", action, user.user_name, page or "-", error)
         return
-    log.submit(user.user_name, user.role, action, page=page, at=datetime.now(), **details)
+    log.submit(user.user_name, user.role, action, page=page, at=clock.wall(), **details)
 
 
 def flush_audit() -> None:
@@ -367,7 +367,7 @@ _UNSEEN = object()
 
 def export_stamp(user: User) -> tuple[str, str]:
     """Who exported and when, as written into every exported file."""
-    return user.title, datetime.now().isoformat(timespec="seconds")
+    return user.title, clock.wall().isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

@@ -381,7 +381,7 @@ def _update_complaint(db: Database, store: desk.DeskStore, record: CustomerRecor
     st.session_state[_SEEN_VERSIONS][chosen] = version
     done = [TEXT["answered_word"]] if newly_answered else []
     done += [TEXT["resolved_word"]] if resolved else []
-    done += [TEXT["refund_word"].format(amount=ui.money(refund))] if refund is not None else []
+    done += [TEXT["refund_word"].format(amount=f"₺{refund:,.2f}")] if refund is not None else []
     what = ", ".join(done)
     _saved(form, TEXT["complaint_updated"].format(complaint_id=chosen, what=what), "complaint_updated",
            complaint_id=chosen, answered=newly_answered, resolved=resolved, refund_try=refund, version=version)

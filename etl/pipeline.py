@@ -16,8 +16,9 @@ from pathlib import Path
 import blake3
 import duckdb
 
-from crm360 import config, store
+from crm360 import clock, config, store
 from crm360.private_files import owner_only, private_file, private_folder
+from crm360.record import LOCAL_ZONE
 from etl import desk_source, identity
 from etl.extract import SourceError, physical_lines, readable
 from etl.mapping import Mapping, MappingError, find_mapping, read_mapping
@@ -142,7 +143,8 @@ def _mapping(params: LoadParams) -> tuple[list[Path], Mapping]:
 
 
 def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
-    started_at = datetime.now()
+    # Istanbul wall time, as the data's and the desk's times are: the load caps data_as_of at it.
+    started_at = datetime.now(LOCAL_ZONE).replace(tzinfo=None)
     load_time = started_at.replace(microsecond=0)
     report = RunReport(run_id=started_at.strftime("%Y%m%dT%H%M%S.%f"))
     report.mapping, mapping = _mapping(params)
@@ -419,7 +421,7 @@ def _write_run_tables(con: duckdb.DuckDBPyConnection, params: LoadParams, report
     con.execute("CREATE TABLE etl_run_stages (run_id VARCHAR, stage VARCHAR, seconds DOUBLE)")
     _carry_history(con, report.previous)
     _record_lost_runs(con, report.unreadable)
-    finished = datetime.now().replace(microsecond=0)
+    finished = clock.wall()
     con.executemany(
         "INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(report.run_id, load_time, finished, f.source.file, f.source.entity, f.bytes, f.checksum,

@@ -665,3 +665,22 @@ def test_the_campaign_member_table_records_the_customers_it_shows(signed_in, sma
     app = signed_in("marketing", "pages/campaigns.py")
     shown = _table_with(app, "contacted_at")
     assert sorted(_listed("campaigns", "campaign members")) == sorted(int(c) for c in shown["customer_id"]) == members
+
+
+def test_entries_are_stamped_in_istanbul_time_like_the_data_and_the_desk(tmp_path, monkeypatch):
+    """On a server running in UTC, an entry still reads in the agents' time: the consent change on
+    the customer page and its audit entry show the same clock time."""
+    import time as clock_time
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("TZ", "UTC")
+    clock_time.tzset()
+    try:
+        log = AuditLog(tmp_path / "audit.sqlite")
+        log.record("ayse", "agent", "consent_changed", page="customer", customer_ids=[1])
+        [entry] = log.search(action="consent_changed")
+        istanbul = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=3)
+        assert abs(entry.at - istanbul) < timedelta(seconds=5)
+    finally:
+        monkeypatch.undo()
+        clock_time.tzset()

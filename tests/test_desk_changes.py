@@ -83,3 +83,24 @@ def test_the_hand_off_is_recorded_in_the_audit_log_before_it_is_written(tmp_path
     [entry] = AuditLog(tmp_path / "audit.sqlite").search(action="export")
     assert entry.page == "changes command" and entry.customers == 1
     assert entry.detail["rows"] == 2 and entry.detail["file"] == str(out)
+
+
+def test_a_copy_of_the_store_named_as_the_output_is_refused_and_the_record_stays_home(tmp_path, monkeypatch):
+    """--store at a copy named like a hand-off file: the copy is not overwritten, and the audit entry
+    of a hand-off goes to the installation's own log, never to one made beside the copy."""
+    import shutil
+
+    from crm360.audit import AuditLog
+
+    monkeypatch.setenv("CRM_AUDIT", str(tmp_path / "home" / "audit.sqlite"))
+    (tmp_path / "home").mkdir()
+    store = _store(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    copy = tmp_path / "elsewhere" / "store.jsonl"
+    shutil.copy(store.path, copy)
+    assert main(["changes", "--since", "0", "--out", str(copy), "--store", str(copy)]) == 1
+    assert copy.read_bytes()[:15] == b"SQLite format 3"
+    out = tmp_path / "elsewhere" / "handoff.jsonl"
+    assert main(["changes", "--since", "0", "--out", str(out), "--store", str(copy)]) == 0
+    assert not (tmp_path / "elsewhere" / "audit.sqlite").exists()
+    assert len(AuditLog(tmp_path / "home" / "audit.sqlite").search(action="export")) == 1
