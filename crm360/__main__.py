@@ -1,6 +1,6 @@
 """`python -m crm360 backtest --db PATH --calibration-end DATE [--holdout-end DATE] [--json]`
 `python -m crm360 outreach --out FILE.csv|FILE.xlsx [--db PATH] [--campaigns PATH] [--reason CODE ...]`
-`python -m crm360 users add NAME --role agent|marketing|executive|admin [--password-stdin]`
+`python -m crm360 users add NAME --role agent|marketing|service_lead|executive|admin [--password-stdin]`
 `python -m crm360 users list [--all] | password NAME | role NAME ROLE | remove NAME | restore NAME | demo`
 `python -m crm360 audit verify [--store PATH]`
 `python -m crm360 changes --since CURSOR --out FILE.jsonl [--store PATH]`

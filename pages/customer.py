@@ -142,6 +142,8 @@ def _pick(result: queries.SearchResult, key: str, caption: str) -> int | None:
     left, right = st.columns([2, 3])
     picked = left.selectbox(TEXT["pick"], ids, index=None, format_func=labels.get, key=key,
                             placeholder=TEXT["pick_placeholder"])
+    if picked is not None:  # in the address too: a refresh mid-call comes back to this customer
+        st.query_params["customer"] = str(picked)
     if picked is None:
         shown = table.with_columns(pl.col("born").cast(pl.String).fill_null("—"), pl.col("city").fill_null("—"),
                                    pl.col("last_contact_at").dt.strftime("%d.%m.%Y").fill_null("never"))

@@ -102,6 +102,7 @@ def test_a_search_with_several_matches_opens_nobody_until_the_agent_picks(app, s
     assert set(holders) <= set(table["customer_id"])
     picker.set_value(holders[1]).run()
     assert app.header[0].value.replace("\\", "") == name
+    assert app.query_params["customer"] == str(holders[1])  # a refresh mid-call comes back to them
     assert [e.detail for e in _audited("profile_view")] == [{}]
     assert [entry.customers for entry in _audited("profile_view")] == [1]
     from crm360 import audit
