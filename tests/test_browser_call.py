@@ -28,6 +28,15 @@ def caller(small_db):
            ORDER BY s.customer_id LIMIT 1""")
 
 
+def _wait_for_session_cookie(page, timeout_s: float = 20) -> None:
+    import time
+
+    deadline = time.time() + timeout_s
+    while not any(c["name"] == "crm360_session" for c in page.context.cookies()):
+        assert time.time() < deadline, "signed in, but the browser got no session cookie"
+        page.wait_for_timeout(100)
+
+
 def _choose(page, label: str, option: str) -> None:
     """Pick from a select box; a rerun that redraws the box while it opens closes it, so try again."""
     from playwright.sync_api import TimeoutError as NotThere
@@ -64,6 +73,7 @@ def test_a_whole_call_from_screen_pop_to_the_next_load(small_db_path, small_db, 
         page.get_by_role("textbox", name="Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_text(f"Signed in as {AGENT}").first.wait_for(timeout=30_000)
+        _wait_for_session_cookie(page)  # fetched in the background after the form: a screen-pop needs it
 
         page.goto(base + pop)  # the softphone's screen-pop: no password asked
         page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
