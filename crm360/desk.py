@@ -90,6 +90,17 @@ def store_path_beside(published: Path) -> Path:
     return Path(os.environ.get("CRM_DESK", str(Path(published).with_name("desk.sqlite"))))
 
 
+_SHARED: dict[Path, DeskStore] = {}
+
+
+def shared_store(path: Path) -> DeskStore:
+    """One store object per file and process (opening one runs its schema script): the pages'
+    writes and the lists' consent reads use the same."""
+    if path not in _SHARED:
+        _SHARED[path] = DeskStore(path)
+    return _SHARED[path]
+
+
 def latest_write(path: Path) -> datetime | None:
     """When an agent last wrote to the desk at `path` (None without a store or a write). Read
     without creating the store: a page that only looks must not make one."""

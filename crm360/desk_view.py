@@ -47,10 +47,9 @@ def _with_calls(interactions: pl.DataFrame, calls: pl.DataFrame) -> pl.DataFrame
     return pl.concat([interactions, rows.cast(interactions.schema)], how="vertical")
 
 
-def _status(frame: pl.DataFrame) -> pl.Expr:
-    return (pl.when(pl.col("resolved_at").is_not_null()).then(pl.lit("resolved"))
-            .when(pl.col("first_response_at").is_not_null()).then(pl.lit("in_progress"))
-            .otherwise(pl.lit("open")))
+_STATUS = (pl.when(pl.col("resolved_at").is_not_null()).then(pl.lit("resolved"))
+           .when(pl.col("first_response_at").is_not_null()).then(pl.lit("in_progress"))
+           .otherwise(pl.lit("open")))
 
 
 def _with_complaints(complaints: pl.DataFrame, desk: pl.DataFrame, products: pl.DataFrame | None) -> pl.DataFrame:
@@ -74,14 +73,14 @@ def _with_complaints(complaints: pl.DataFrame, desk: pl.DataFrame, products: pl.
                         "refund_amount_try").alias("refund_amount_try"),
         ).with_columns(
             pl.when(pl.col("_answered").is_not_null() | pl.col("_resolved").is_not_null())
-            .then(_status(complaints)).otherwise(pl.col("status")).alias("status")
+            .then(_STATUS).otherwise(pl.col("status")).alias("status")
         ).drop("_answered", "_resolved", "_resolution", "_refund")
     opened = desk.filter((pl.col("origin") == "desk") & ~pl.col("complaint_id").is_in(known))
     if opened.is_empty():
         return updated
     rows = opened.select(
         "complaint_id", "opened_at", "channel", "category", "severity", "product_id", "first_response_at",
-        "resolved_at", _status(opened).alias("status"), "resolution", pl.lit(None).alias("satisfaction_after"),
+        "resolved_at", _STATUS.alias("status"), "resolution", pl.lit(None).alias("satisfaction_after"),
         pl.col("refund_try").alias("refund_amount_try"), "description")
     extra = [name for name in complaints.columns if name not in rows.columns]
     if products is not None and extra:

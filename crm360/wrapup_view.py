@@ -106,14 +106,9 @@ def _label(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-@st.cache_resource
-def _desk(path: str) -> desk.DeskStore:
-    return desk.DeskStore(path)
-
-
 def desk_store() -> desk.DeskStore:
     """The process's desk store beside the published database (created on first use)."""
-    return _desk(str(desk.store_path()))
+    return desk.shared_store(desk.store_path())
 
 
 def agent_names(user: User) -> list[str]:

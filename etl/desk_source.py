@@ -11,7 +11,6 @@ version has not read (crm360/desk_view.py, crm360/queries/desk_consent.py).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -23,11 +22,6 @@ from etl.sources import ENTITY_COLUMNS, Source
 DESK_MAPPING = Path(__file__).parent / "mappings" / "desk.toml"
 # Desk store table -> the entity (and file) the desk mapping loads it as.
 ENTITIES = {"calls": "desk_calls", "complaints": "desk_complaints", "consent_changes": "desk_consent"}
-
-
-def store_path(db_path: Path) -> Path:
-    """`CRM_DESK`, else desk.sqlite beside the database (where the app writes it)."""
-    return Path(os.environ.get("CRM_DESK", str(db_path.with_name("desk.sqlite"))))
 
 
 def sources() -> tuple[Source, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import blake3
 import duckdb
 
-from crm360 import clock, config, store
+from crm360 import clock, config, desk, store
 from crm360.private_files import owner_only, private_file, private_folder
 from crm360.record import LOCAL_ZONE
 from etl import desk_source, identity
@@ -206,7 +206,7 @@ def _build(params: LoadParams, building: Path, progress: Progress) -> RunReport:
 
 def _export_desk(params: LoadParams, folder: Path, progress: Progress) -> int | None:
     """The desk store's rows written for this run (etl/desk_source.py); the cursor they reflect."""
-    path = params.desk or desk_source.store_path(params.db_path)
+    path = params.desk or desk.store_path_beside(params.db_path)
     try:
         cursor = desk_source.export(path, folder)
     except (sqlite3.Error, OSError) as error:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from crm360 import desk_view
+from crm360 import desk, desk_view
 from crm360.audit import AuditLog
 from crm360.queries import desk_consent, name_index
 from crm360.queries.name_index import TypedWord
@@ -242,7 +242,7 @@ def load_customer(db: Database, customer_id: int) -> CustomerRecord | None:
         products = snap.memo("products", lambda: _products(snap))
         rows = {name: read.result() for name, read in reads.items()}
         desk_through = desk_consent.loaded_through(snap) if profile is not None else 0
-        desk_file = desk_consent.desk_path(snap.version)
+        desk_file = desk.store_path_beside(snap.version)
     if profile is None:
         return None
     record = CustomerRecord(profile, rows["interactions"], _with_product(rows["purchases"], products.select(
@@ -250,7 +250,7 @@ def load_customer(db: Database, customer_id: int) -> CustomerRecord | None:
     if not desk_file.exists():  # no agent has written anything yet
         return record
     # What agents wrote since the load shows at once (crm360/desk_view.py).
-    return desk_view.overlay(record, desk_consent.desk_store(desk_file).customer_desk(customer_id), desk_through,
+    return desk_view.overlay(record, desk.shared_store(desk_file).customer_desk(customer_id), desk_through,
                              products)
 
 

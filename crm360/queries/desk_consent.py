@@ -12,23 +12,14 @@ they are.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import duckdb
 import polars as pl
 
-from crm360 import masking
-from crm360.desk import DeskStore
+from crm360 import desk, masking
 from crm360.store import Snapshot
 
 PENDING_TABLE = "desk_pending_consent"
 SHADOWED = ("marketing_consent", "customer_summary", "outreach_candidates", "outreach_reach")
-
-
-def desk_path(version: Path) -> Path:
-    """`CRM_DESK`, else desk.sqlite beside the database (a version sits beside its published link)."""
-    return Path(os.environ.get("CRM_DESK", str(Path(version).with_name("desk.sqlite"))))
 
 
 def loaded_through(snap: Snapshot) -> int:
@@ -45,25 +36,15 @@ def loaded_through(snap: Snapshot) -> int:
 def pending(snap: Snapshot) -> pl.DataFrame:
     """Per customer with desk consent changes the database has not read: the latest answer per
     channel (null: no change) and whether they asked not to be contacted."""
-    path = desk_path(snap.version)
+    path = desk.store_path_beside(snap.version)  # a version sits beside its published link
     if not path.exists():
         return pl.DataFrame()
-    changes = desk_store(path).consent_since(loaded_through(snap))
+    changes = desk.shared_store(path).consent_since(loaded_through(snap))
     if changes.is_empty():
         return changes
     latest = [pl.col("given").filter(pl.col("channel") == channel).last().alias(channel)
               for channel in ("email", "sms", "phone")]
     return changes.group_by("customer_id").agg(*latest, pl.col("do_not_contact").any())
-
-
-_STORES: dict[Path, DeskStore] = {}
-
-
-def desk_store(path: Path) -> DeskStore:
-    """One store object per file and process (opening one runs its schema script)."""
-    if path not in _STORES:
-        _STORES[path] = DeskStore(path)
-    return _STORES[path]
 
 
 def asked_not_to_be_contacted(snap: Snapshot) -> list[int]:
